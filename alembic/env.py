@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlalchemy.sql.schema import SchemaItem
 
-from alembic import context
 from hfsearch.config import Settings
 from hfsearch.database import database_url, sqlalchemy_url
 from hfsearch.schema import HNSW_INDEX_PREFIX, Base

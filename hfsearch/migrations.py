@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from alembic import command
+from hfsearch.database import Connection
 from hfsearch.errors import DatabaseNotReadyError
 
 # The repository's alembic/ folder; hfsearch is installed editable (`pip install -e .`).
@@ -39,7 +39,7 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(ALEMBIC_DIR)).get_current_head()
 
 
-def current_revision(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
+def current_revision(conn: Connection) -> str | None:
     exists = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
     if not exists or not exists[0]:
         return None
@@ -47,7 +47,7 @@ def current_revision(conn: psycopg.Connection[tuple[object, ...]]) -> str | None
     return str(row[0]) if row else None
 
 
-def require_current(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def require_current(conn: Connection) -> None:
     """Fail with a clear message unless the schema is at the newest migration."""
     current, head = current_revision(conn), head_revision()
     if current != head:

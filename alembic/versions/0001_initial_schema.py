@@ -8,10 +8,9 @@ Create Date: 2026-11-25
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
 from pgvector.sqlalchemy import VECTOR
 from sqlalchemy.dialects import postgresql
-
-from alembic import op
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -65,9 +64,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("position >= 0", name="ck_chunks_position_not_negative"),
     )
-    op.create_index(
-        "ix_chunks_search_vector", "chunks", ["search_vector"], postgresql_using="gin"
-    )
+    op.create_index("ix_chunks_search_vector", "chunks", ["search_vector"], postgresql_using="gin")
     op.create_index("ix_chunks_post_id_position", "chunks", ["post_id", "position"])
 
     op.create_table(

@@ -1,0 +1,222 @@
+"""Reading data sources into raw rows, one format per reader.
+
+A reader only reads: it yields each row's fields as found, numbered from 1, and leaves
+judging them to `hfsearch.validation`. A row that cannot even be read (a line that is not
+UTF-8 or not JSON) is yielded with its problem, so one pass reports every bad row.
+
+Formats: Parquet (`.parquet`), JSON Lines (`.jsonl`, `.ndjson`), the dataset viewer's text
+export (`.txt`, see ../shared/seed/README.md) and a Hugging Face Hub dataset
+(`hf://owner/name`, read with the `datasets` library when the Hub is reachable).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hfsearch.errors import SourceError
+
+# The dataset's columns, in its order. `embedding` may be absent: text-only corpora load
+# without vectors and are embedded later.
+REQUIRED_COLUMNS = ("title", "author", "date", "local", "tags", "URL", "chunk")
+VECTOR_COLUMN = "embedding"
+COLUMNS = (*REQUIRED_COLUMNS, VECTOR_COLUMN)
+
+
+@dataclass(frozen=True)
+class RawRow:
+    number: int  # 1-based position of the row in the source
+    location: str  # where to look for it: "line 57", "row group 0, row 56", ...
+    fields: dict[str, object] = field(default_factory=dict)
+    problem: str | None = None  # set when the row could not be read at all
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened source: its name, whether it has vectors, and its rows (read lazily)."""
+
+    name: str
+    has_vectors: bool
+    rows: Iterator[RawRow]
+    row_count: int | None = None  # known up front for Parquet and Hub datasets
+
+
+def open_source(spec: str) -> Source:
+    """Open a file path or `hf://owner/name[:split]` by its form."""
+    if spec.startswith("hf://"):
+        return _open_hub_dataset(spec.removeprefix("hf://"))
+    path = Path(spec)
+    if not path.is_file():
+        raise SourceError(f"{spec}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _open_parquet(path)
+    if suffix in (".jsonl", ".ndjson"):
+        return _open_jsonl(path)
+    if suffix == ".txt":
+        return _open_viewer_export(path)
+    raise SourceError(
+        f"{spec}: unknown format {suffix or '(no extension)'}; "
+        "expected .parquet, .jsonl, .txt (viewer export) or hf://owner/name"
+    )
+
+
+def _check_columns(name: str, columns: list[str]) -> bool:
+    """Fail on a missing required column; return whether the vector column is there."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise SourceError(
+            f"{name}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}"
+        )
+    return VECTOR_COLUMN in columns
+
+
+def _open_parquet(path: Path) -> Source:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
+    has_vectors = _check_columns(str(path), parquet.schema_arrow.names)
+    columns = [c for c in COLUMNS if c in parquet.schema_arrow.names]
+    return Source(
+        name=str(path),
+        has_vectors=has_vectors,
+        rows=_parquet_rows(path, parquet, columns),
+        row_count=parquet.metadata.num_rows,
+    )
+
+
+def _parquet_rows(path: Path, parquet: pq.ParquetFile, columns: list[str]) -> Iterator[RawRow]:
+    number = 0
+    try:
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group, columns=columns)
+            for index, fields in enumerate(table.to_pylist()):
+                number += 1
+                yield RawRow(number, f"row group {group}, row {index}", fields)
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(f"{path}: broken after row {number} ({exc})") from exc
+
+
+def _open_jsonl(path: Path) -> Source:
+    with path.open("rb") as file:
+        first = next((line for line in file if line.strip()), b"")
+    try:
+        head = json.loads(first) if first else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        head = {}  # reported row by row below
+    has_vectors = isinstance(head, dict) and VECTOR_COLUMN in head
+    return Source(name=str(path), has_vectors=has_vectors, rows=_jsonl_rows(path))
+
+
+def _jsonl_rows(path: Path) -> Iterator[RawRow]:
+    number = 0
+    with path.open("rb") as file:
+        for line_number, line in enumerate(file, start=1):
+            if not line.strip():
+                continue
+            number += 1
+            location = f"line {line_number}"
+            try:
+                fields = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                yield RawRow(number, location, problem=f"not valid UTF-8 at byte {exc.start}")
+                continue
+            except json.JSONDecodeError as exc:
+                truncated = " (is the file truncated?)" if not line.endswith(b"\n") else ""
+                yield RawRow(number, location, problem=f"not valid JSON: {exc.msg}{truncated}")
+                continue
+            if not isinstance(fields, dict):
+                yield RawRow(number, location, problem="not a JSON object")
+                continue
+            yield RawRow(number, location, fields)
+
+
+# The viewer export names each column, then its type, then a one- or two-line summary.
+_VIEWER_TYPE_SUMMARY_LINES = {"stringclasses": 1, "stringlengths": 2, "sequencelengths": 2}
+
+
+def _open_viewer_export(path: Path) -> Source:
+    lines = path.read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    columns, header_length = _viewer_header(path, lines)
+    has_vectors = _check_columns(str(path), columns)
+    return Source(
+        name=str(path),
+        has_vectors=has_vectors,
+        rows=_viewer_rows(path, lines, columns, header_length),
+        row_count=(len(lines) - header_length) // len(columns),
+    )
+
+
+def _viewer_header(path: Path, lines: list[bytes]) -> tuple[list[str], int]:
+    columns: list[str] = []
+    index = 0
+    while index + 1 < len(lines):
+        kind = lines[index + 1].decode("utf-8", "replace").strip()
+        if kind not in _VIEWER_TYPE_SUMMARY_LINES:
+            break
+        columns.append(lines[index].decode("utf-8", "replace").strip())
+        index += 2 + _VIEWER_TYPE_SUMMARY_LINES[kind]
+    if not columns:
+        raise SourceError(
+            f"{path}: not a dataset viewer export (line 2 should be a column type such as "
+            "'stringclasses')"
+        )
+    return columns, index
+
+
+def _viewer_rows(
+    path: Path, lines: list[bytes], columns: list[str], header_length: int
+) -> Iterator[RawRow]:
+    width = len(columns)
+    body = lines[header_length:]
+    for number, start in enumerate(range(0, len(body), width), start=1):
+        first_line = header_length + start + 1
+        location = f"lines {first_line}-{first_line + width - 1}"
+        values = body[start : start + width]
+        if len(values) < width:
+            yield RawRow(
+                number,
+                location,
+                problem=f"has {len(values)} of {width} lines (is the file truncated?)",
+            )
+            return
+        fields: dict[str, object] = {}
+        for column, value in zip(columns, values, strict=True):
+            try:
+                fields[column] = value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                fields[column] = InvalidText(f"not valid UTF-8 at byte {exc.start}")
+        yield RawRow(number, location, fields)
+
+
+@dataclass(frozen=True)
+class InvalidText:
+    """A field whose bytes are not text; validation reports it with its row and field."""
+
+    reason: str
+
+
+def _open_hub_dataset(name: str) -> Source:
+    repo, _, split = name.partition(":")
+    try:
+        import datasets  # optional: `pip install hfsearch[hub]`
+    except ImportError as exc:
+        raise SourceError("reading hf:// sources needs `pip install datasets`") from exc
+    try:
+        dataset = datasets.load_dataset(repo, split=split or "train")
+    except Exception as exc:  # datasets raises many kinds: offline, not found, auth
+        raise SourceError(f"hf://{name}: cannot load from the Hugging Face Hub ({exc})") from exc
+    has_vectors = _check_columns(f"hf://{name}", list(dataset.column_names))
+    rows = (
+        RawRow(number, f"row {number - 1}", dict(fields))
+        for number, fields in enumerate(dataset, start=1)
+    )
+    return Source(name=f"hf://{name}", has_vectors=has_vectors, rows=rows, row_count=len(dataset))

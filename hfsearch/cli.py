@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from hfsearch import database, migrations
 from hfsearch.config import Settings
@@ -38,7 +39,8 @@ db_app = typer.Typer(help="Manage the embedded PostgreSQL server.", no_args_is_h
 app.add_typer(db_app, name="db")
 
 out = Console()
-err = Console(stderr=True)
+# Messages quote file names and data, so no Rich markup in them, and no wrapping mid-path.
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -47,7 +49,7 @@ def _reported_errors() -> Iterator[None]:
     try:
         yield
     except HfsearchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)))
         raise typer.Exit(1) from None
 
 

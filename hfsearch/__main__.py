@@ -1,0 +1,3 @@
+from hfsearch.cli import app
+
+app()

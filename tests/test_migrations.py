@@ -15,7 +15,10 @@ from hfsearch import migrations
 from hfsearch.database import connect
 from hfsearch.errors import DatabaseNotReadyError
 
-TABLES = "SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
+TABLES = (
+    "SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables"
+    " WHERE schemaname = 'public'"
+)
 
 
 def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
@@ -73,5 +76,5 @@ def test_unmigrated_database_is_refused_with_advice(empty_db_url: str) -> None:
 def test_outdated_schema_is_refused_with_advice(db_url: str) -> None:
     with connect(db_url) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'older'")
-        with pytest.raises(DatabaseNotReadyError, match="revision older.*hfsearch migrate"):
+        with pytest.raises(DatabaseNotReadyError, match=r"revision older.*hfsearch migrate"):
             migrations.require_current(conn)

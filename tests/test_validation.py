@@ -176,7 +176,7 @@ def test_truncated_jsonl_is_reported(tmp_path: Path) -> None:
 def test_truncated_parquet_is_a_source_error(tmp_path: Path) -> None:
     path = tmp_path / "cut.parquet"
     path.write_bytes(SAMPLE.read_bytes()[:100_000])
-    with pytest.raises(SourceError, match="cut.parquet: not a readable Parquet file"):
+    with pytest.raises(SourceError, match=r"cut\.parquet: not a readable Parquet file"):
         check(path)
 
 
@@ -189,7 +189,7 @@ def test_missing_column_is_a_source_error(tmp_path: Path) -> None:
 
 def test_unknown_format_is_a_source_error(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("a,b\n")
-    with pytest.raises(SourceError, match="unknown format .csv"):
+    with pytest.raises(SourceError, match=r"unknown format \.csv"):
         check(tmp_path / "data.csv")
 
 

@@ -41,8 +41,8 @@ def test_python_examples_run(
     monkeypatch.setenv("HFSEARCH_DATABASE_URL", loaded_db_url)
     monkeypatch.chdir(REPO)
     search, load = blocks("python")
-    exec(search, {})  # noqa: S102 - our own README
+    exec(search, {})  # our own README
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 3 and all("Object Detection Leaderboard" in line for line in printed)
-    exec(load, {})  # noqa: S102
+    exec(load, {})
     assert "LoadResult(rows=100" in capsys.readouterr().out

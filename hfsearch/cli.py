@@ -112,8 +112,8 @@ def load(
     """
     with _reported_errors():
         settings = Settings.from_env()
+        opened = open_source(source)
         with _connect(settings) as conn:
-            opened = open_source(source)
             dimensions = model_dimensions(conn, vectors_model) if vectors_model else None
             with _progress() as progress:
                 reading = progress.add_task("checking rows", total=opened.row_count)

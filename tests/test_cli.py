@@ -78,6 +78,56 @@ def test_a_file_with_one_bad_vector_is_rejected_and_changes_nothing(
         assert fingerprint(conn) == before
 
 
+BAD_INPUTS = {
+    "missing field": ("title", None, "field 'title': missing"),
+    "empty field": ("chunk", "", "field 'chunk': empty"),
+    "wrong vector length": ("embedding", [0.5] * 100, "has 100 numbers, expected 768"),
+    "NaN in vector": ("embedding", [float("nan")] * 768, "is not finite"),
+    "infinity in vector": ("embedding", [float("inf")] * 768, "is not finite"),
+    "unparseable date": ("date", "31/12/2023", "cannot read '31/12/2023' as a date"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_each_bad_input_leaves_the_database_unchanged(
+    run: Run, db_url: str, tmp_path: Path, case: str
+) -> None:
+    assert run("load", str(SAMPLE)).exit_code == 0
+    with connect(db_url) as conn:
+        before = fingerprint(conn)
+    field, value, message = BAD_INPUTS[case]
+    rows = pq.read_table(SAMPLE).to_pylist()
+    rows[9][field] = value
+    for row in rows:
+        row["tags"] += ", changed"  # every post would change if the file were loaded
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    result = run("load", str(bad))
+    assert result.exit_code == 1
+    assert f"row 10 (line 10), field '{field}'" in result.stderr and message in result.stderr
+    with connect(db_url) as conn:
+        assert fingerprint(conn) == before
+
+
+def test_non_utf8_input_leaves_the_database_unchanged(
+    run: Run, db_url: str, tmp_path: Path
+) -> None:
+    assert run("load", str(SAMPLE)).exit_code == 0
+    with connect(db_url) as conn:
+        before = fingerprint(conn)
+    lines = SEED_EXPORT.read_bytes().split(b"\n")
+    lines[26 + 8 * 5 + 6] += b" \xff\xfe"  # row 6's chunk
+    bad = tmp_path / "export.txt"
+    bad.write_bytes(b"\n".join(lines))
+
+    result = run("load", str(bad))
+    assert result.exit_code == 1
+    assert "row 6 (lines 67-74), field 'chunk': not valid UTF-8" in result.stderr
+    with connect(db_url) as conn:
+        assert fingerprint(conn) == before
+
+
 def test_commands_before_migrate_say_what_to_do(empty_db_url: str) -> None:
     result = CliRunner().invoke(app, ["stats"], env={"HFSEARCH_DATABASE_URL": empty_db_url})
     assert result.exit_code == 1
@@ -147,3 +197,17 @@ def test_embedded_server_is_the_default_and_outlives_each_command(data_dir: Path
     assert "stopped" in hfsearch("db", "status").stdout
     # The data survives a restart.
     assert json.loads(hfsearch("stats", "--json").stdout)["chunks"] == 100
+
+
+def test_unreachable_hub_is_a_clear_error(db_url: str) -> None:
+    env = {**os.environ, "HFSEARCH_DATABASE_URL": db_url, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hfsearch", "load", "hf://nobody-here/no-such-dataset"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "hf://nobody-here/no-such-dataset: cannot load from the Hugging Face Hub" in done.stderr
+    assert "Traceback" not in done.stderr

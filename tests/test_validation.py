@@ -203,3 +203,14 @@ def test_model_dimensions_from_the_database_win_over_the_majority(tmp_path: Path
     source = open_source(str(SAMPLE))
     with pytest.raises(ValidationError, match="expected 384 \\(as the model has"):
         validate(source.name, source.rows, has_vectors=True, dimensions=384)
+
+
+def test_hub_source_reads_through_the_datasets_library(tmp_path: Path) -> None:
+    # A local folder stands in for the Hub: `datasets` resolves both the same way.
+    folder = tmp_path / "owner" / "hf-blogs"
+    folder.mkdir(parents=True)
+    (folder / "train.parquet").write_bytes(SAMPLE.read_bytes())
+    source = open_source(f"hf://{folder}")
+    assert source.has_vectors and source.row_count == 100
+    records = validate(source.name, source.rows, has_vectors=True)
+    assert [r.text for r in records] == [r.text for r in check(SAMPLE)]  # type: ignore[attr-defined]

@@ -46,8 +46,7 @@ def test_load_stats_and_search(run: Run, db_url: str) -> None:
         before = fingerprint(conn)
     second = run("load", str(SAMPLE))
     assert second.exit_code == 0 and "nothing changed" in second.stderr
-    with connect(db_url) as conn:
-        assert fingerprint(conn) == before
+    assert_unchanged(db_url, before)
 
     found = json.loads(run("search", "bitsandbytes quantization", "-k", "3", "--json").stdout)
     assert [r["rank"] for r in found] == [1, 2, 3]
@@ -56,26 +55,38 @@ def test_load_stats_and_search(run: Run, db_url: str) -> None:
     assert {"chunk_id", "slug", "title", "url", "snippet"} <= set(found[0])
 
 
-def test_a_file_with_one_bad_vector_is_rejected_and_changes_nothing(
-    run: Run, db_url: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def loaded(run: Run, db_url: str) -> dict[str, object]:
+    """The sample loaded through the CLI; returns the database's fingerprint."""
     assert run("load", str(SAMPLE)).exit_code == 0
     with connect(db_url) as conn:
-        before = fingerprint(conn)
+        return fingerprint(conn)
+
+
+def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def assert_unchanged(db_url: str, before: dict[str, object]) -> None:
+    assert_unchanged(db_url, loaded)
+
+
+def test_a_file_with_one_bad_vector_is_rejected_and_changes_nothing(
+    run: Run, db_url: str, tmp_path: Path, loaded: dict[str, object]
+) -> None:
     rows = pq.read_table(SAMPLE).to_pylist()
     rows[41]["embedding"] = rows[41]["embedding"][:-1]
     for row in rows:
         row["chunk"] += " (edited)"  # every row would change if it were loaded
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
 
     result = run("load", str(bad))
     assert result.exit_code == 1
     assert "row 42 (line 42), field 'embedding': has 767 numbers, expected 768" in result.stderr
     assert "nothing was loaded" in result.stderr
     assert "Traceback" not in result.output
-    with connect(db_url) as conn:
-        assert fingerprint(conn) == before
+    assert_unchanged(db_url, loaded)
 
 
 BAD_INPUTS = {
@@ -90,32 +101,24 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_each_bad_input_leaves_the_database_unchanged(
-    run: Run, db_url: str, tmp_path: Path, case: str
+    run: Run, db_url: str, tmp_path: Path, loaded: dict[str, object], case: str
 ) -> None:
-    assert run("load", str(SAMPLE)).exit_code == 0
-    with connect(db_url) as conn:
-        before = fingerprint(conn)
     field, value, message = BAD_INPUTS[case]
     rows = pq.read_table(SAMPLE).to_pylist()
     rows[9][field] = value
     for row in rows:
         row["tags"] += ", changed"  # every post would change if the file were loaded
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
 
     result = run("load", str(bad))
     assert result.exit_code == 1
     assert f"row 10 (line 10), field '{field}'" in result.stderr and message in result.stderr
-    with connect(db_url) as conn:
-        assert fingerprint(conn) == before
+    assert_unchanged(db_url, loaded)
 
 
 def test_non_utf8_input_leaves_the_database_unchanged(
-    run: Run, db_url: str, tmp_path: Path
+    run: Run, db_url: str, tmp_path: Path, loaded: dict[str, object]
 ) -> None:
-    assert run("load", str(SAMPLE)).exit_code == 0
-    with connect(db_url) as conn:
-        before = fingerprint(conn)
     lines = SEED_EXPORT.read_bytes().split(b"\n")
     lines[26 + 8 * 5 + 6] += b" \xff\xfe"  # row 6's chunk
     bad = tmp_path / "export.txt"
@@ -124,8 +127,7 @@ def test_non_utf8_input_leaves_the_database_unchanged(
     result = run("load", str(bad))
     assert result.exit_code == 1
     assert "row 6 (lines 67-74), field 'chunk': not valid UTF-8" in result.stderr
-    with connect(db_url) as conn:
-        assert fingerprint(conn) == before
+    assert_unchanged(db_url, loaded)
 
 
 def test_commands_before_migrate_say_what_to_do(empty_db_url: str) -> None:

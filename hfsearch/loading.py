@@ -100,6 +100,7 @@ def load_records(
         if model_id is not None and dimensions is not None:
             built += _ensure_hnsw_index(conn, model_id, dimensions)
         if result.changed:
+            conn.execute("SELECT hfsearch_refresh_stats()")  # BM25's term statistics
             conn.execute("ANALYZE posts, chunks, embeddings")
     return LoadResult(**{**result.__dict__, "indexes_built": built})
 

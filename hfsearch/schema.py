@@ -17,9 +17,12 @@ import datetime as dt
 from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
@@ -89,6 +92,10 @@ class Chunk(Base):
     content_hash: Mapped[bytes] = mapped_column(LargeBinary)
     # The post title (weight A) and the chunk text (weight B), see hfsearch_document().
     search_vector: Mapped[str] = mapped_column(TSVECTOR)
+    # BM25's document length: how many tokens search_vector holds.
+    token_count: Mapped[int] = mapped_column(
+        Integer, Computed("hfsearch_token_count(search_vector)", persisted=True)
+    )
 
     __table_args__ = (
         UniqueConstraint("post_id", "content_hash"),
@@ -145,6 +152,27 @@ class Embedding(Base):
         CheckConstraint("segment >= 0", name="segment_not_negative"),
         Index("ix_embeddings_chunk_id", "chunk_id"),
     )
+
+
+class LexemeStats(Base):
+    """How many chunks hold each lexeme: BM25's document frequencies."""
+
+    __tablename__ = "lexeme_stats"
+
+    lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
+    chunks: Mapped[int] = mapped_column(Integer)
+
+
+class CorpusStats(Base):
+    """One row: how many chunks there are and their mean token count, for BM25."""
+
+    __tablename__ = "corpus_stats"
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
+    chunks: Mapped[int] = mapped_column(BigInteger)
+    average_tokens: Mapped[float] = mapped_column(Double)
+
+    __table_args__ = (CheckConstraint("singleton", name="one_row"),)
 
 
 def hnsw_index_name(model_id: int) -> str:

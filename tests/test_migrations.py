@@ -25,7 +25,15 @@ def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
     migrations.upgrade(empty_db_url)
     with connect(empty_db_url) as conn:
         assert conn.execute(TABLES).fetchone() == (
-            ["alembic_version", "chunks", "embedding_models", "embeddings", "posts"],
+            [
+                "alembic_version",
+                "chunks",
+                "corpus_stats",
+                "embedding_models",
+                "embeddings",
+                "lexeme_stats",
+                "posts",
+            ],
         )
         assert migrations.current_revision(conn) == migrations.head_revision()
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import enum
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,14 +20,18 @@ from rich.table import Table
 from rich.text import Text
 
 from hfsearch import database, migrations
+from hfsearch.client import SearchClient
 from hfsearch.config import Settings
 from hfsearch.convert import convert as convert_source
+from hfsearch.embedding import embed_chunks, load_embedder
 from hfsearch.errors import HfsearchError
-from hfsearch.loading import load_records, model_dimensions
-from hfsearch.search import lexical_search
+from hfsearch.evaluation import METRICS, evaluate, read_queries
+from hfsearch.loading import load_records
+from hfsearch.search import MODES, Fusion, Mode, SearchHit, SearchPage
 from hfsearch.sources import RawRow, open_source
 from hfsearch.stats import collect_stats
 from hfsearch.validation import validate
+from hfsearch.vectors import model_dimensions
 
 app = typer.Typer(
     help=(
@@ -200,26 +208,251 @@ def stats(
     out.print(indexes)
 
 
+class ModeName(enum.StrEnum):  # Typer lists Enums, not Literals
+    hybrid = "hybrid"
+    lexical = "lexical"
+    vector = "vector"
+
+    @property
+    def mode(self) -> Mode:
+        return self.value
+
+
+ModeOption = Annotated[
+    Mode | None,
+    typer.Option(
+        "--mode",
+        help="hybrid, lexical or vector. Default: hybrid with an embedding model, else lexical.",
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        envvar="HFSEARCH_EMBEDDING_MODEL",
+        help="Query embedding model (Hub name or folder); its vectors must be in the database.",
+    ),
+]
+
+
+def _hit_json(hit: SearchHit) -> dict[str, object]:
+    return {**dataclasses.asdict(hit), "key": hit.key, "published_on": hit.published_on.isoformat()}
+
+
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.", show_default=False)],
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for.", show_default=False)
+    ] = None,
+    mode: ModeOption = None,
     k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many results.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="Only posts with this tag (repeat: any of them).")
+    ] = None,
+    all_tags: Annotated[
+        bool, typer.Option(help="With several --tag: posts with all of them.")
+    ] = False,
+    author: Annotated[
+        list[str] | None, typer.Option(help="Only posts by this author (repeatable).")
+    ] = None,
+    since: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Posts published on or after.")
+    ] = None,
+    until: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Posts published on or before.")
+    ] = None,
+    post: Annotated[
+        list[str] | None, typer.Option(help="Only this post, by slug (repeatable).")
+    ] = None,
+    by_post: Annotated[bool, typer.Option(help="Only the best chunk of each post.")] = False,
+    fusion: Annotated[
+        Fusion, typer.Option(help="rrf (reciprocal rank) or weighted (min-max scores).")
+    ] = "rrf",
+    rrf_k: Annotated[float, typer.Option(help="RRF's k: larger flattens the rank weights.")] = 60.0,
+    lexical_weight: Annotated[float, typer.Option(help="Weight of the full-text side.")] = 1.0,
+    vector_weight: Annotated[float, typer.Option(help="Weight of the vector side.")] = 1.0,
+    depth: Annotated[
+        int, typer.Option(min=1, max=1000, help="Candidates from each side before fusion.")
+    ] = 100,
+    ef_search: Annotated[int, typer.Option(min=1, max=1000, help="HNSW search breadth.")] = 100,
+    exact: Annotated[
+        bool, typer.Option(help="Exact vector search (no index), for recall checks.")
+    ] = False,
+    cursor: Annotated[
+        str | None, typer.Option(help="Next page: the cursor the previous page printed.")
+    ] = None,
+    model: ModelOption = None,
+    queries: Annotated[
+        Path | None,
+        typer.Option(
+            help='Batch mode: JSONL of {"qid": ..., "query": ...}; prints a line per query.'
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Full-text search over the loaded chunks.
+    """Search the chunks: full-text (BM25), vector, or both fused (hybrid).
 
-    Example: hfsearch search "4-bit quantization with bitsandbytes" -k 5
+    Examples:
+
+      hfsearch search "4-bit quantization" -k 5
+
+      hfsearch search "speed up inference" --tag llm --since 2023-09-15 --by-post --json
+
+      hfsearch search --queries queries.jsonl --json
     """
-    with _reported_errors(), _connect(Settings.from_env()) as conn:
-        results = lexical_search(conn, query, k=k)
+    options: dict[str, Any] = {
+        "mode": mode,
+        "k": k,
+        "fusion": fusion,
+        "rrf_k": rrf_k,
+        "lexical_weight": lexical_weight,
+        "vector_weight": vector_weight,
+        "depth": depth,
+        "tags": None if all_tags else tag,
+        "all_tags": tag if all_tags else None,
+        "authors": author,
+        "since": since.date() if since else None,
+        "until": until.date() if until else None,
+        "posts": post,
+        "by_post": by_post,
+        "ef_search": ef_search,
+        "exact": exact,
+        "cursor": cursor,
+    }
+    with _reported_errors(), SearchClient(embedding_model=model) as client:
+        if queries is not None:
+            for item in read_queries(queries, judged=False):
+                page = client.search(item.query, **options)
+                print(
+                    json.dumps(
+                        {"qid": item.qid, "results": [_hit_json(h) for h in page.hits]},
+                        ensure_ascii=False,
+                    )
+                )
+            return
+        if query is None:
+            raise HfsearchError("give a query, or --queries FILE")
+        page = client.search(query, **options)
     if as_json:
-        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False))
+        print(json.dumps([_hit_json(h) for h in page.hits], indent=2, ensure_ascii=False))
         return
-    table = Table("#", "score", "post", "snippet", title=f"{len(results)} results for {query!r}")
-    for result in results:
-        snippet = result.snippet.replace("<<", "[bold yellow]").replace(">>", "[/]")
-        table.add_row(str(result.rank), f"{result.score:.3f}", result.title, snippet)
+    _print_page(query, page)
+
+
+def _print_page(query: str, page: SearchPage) -> None:
+    table = Table(
+        "#", "score", "post", "snippet", "why", title=f"{len(page.hits)} results for {query!r}"
+    )
+    for hit in page.hits:
+        snippet = Text(hit.snippet.replace("<<", "").replace(">>", ""))
+        for term in re.findall(r"<<(.*?)>>", hit.snippet):
+            snippet.highlight_words([term], style="bold yellow")
+        why = []
+        if hit.lexical_rank is not None:
+            why.append(f"text #{hit.lexical_rank}")
+        if hit.vector_rank is not None:
+            why.append(f"vector #{hit.vector_rank}")
+        table.add_row(
+            str(hit.rank), f"{hit.score:.3f}", f"{hit.title}\n{hit.url}", snippet, ", ".join(why)
+        )
     out.print(table)
+    if page.next_cursor:
+        err.print(f"next page: --cursor {page.next_cursor}")
+    elif page.short:
+        err.print(f"{len(page.hits)} of {page.k} asked: nothing more matched")
+
+
+@app.command()
+def similar(
+    chunk_id: Annotated[
+        int, typer.Argument(help="A chunk id, as search prints it.", show_default=False)
+    ],
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many results.")] = 10,
+    model: Annotated[
+        str | None, typer.Option(help="Whose vectors to compare (default: any the chunk has).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Chunks most like a stored chunk ("more like this"), from its own vectors.
+
+    Works with the data set's vectors of an unknown model too: no query model is needed.
+    """
+    with _reported_errors(), SearchClient() as client:
+        page = client.similar(chunk_id, k=k, model=model)
+    if as_json:
+        print(json.dumps([_hit_json(h) for h in page.hits], indent=2, ensure_ascii=False))
+        return
+    _print_page(f"chunk {chunk_id}", page)
+
+
+@app.command()
+def embed(
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            envvar="HFSEARCH_EMBEDDING_MODEL",
+            help="A sentence-transformers model: Hub name or local folder.",
+            show_default=False,
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, help="Chunks per transaction.")] = 64,
+) -> None:
+    """Compute vectors for every chunk that has none under MODEL, then index them.
+
+    Resumable: each batch commits on its own, and a new run skips chunks already done.
+    Chunks longer than the model reads are embedded as overlapping windows. Embedding a new
+    model while another serves searches is safe; switch HFSEARCH_EMBEDDING_MODEL after.
+    """
+    with _reported_errors():
+        settings = Settings.from_env()
+        embedder = load_embedder(model)
+        with _connect(settings) as conn, _progress() as progress:
+            task = progress.add_task("embedding chunks", total=None)
+            result = embed_chunks(
+                conn,
+                embedder,
+                batch_chunks=batch_size,
+                on_start=lambda total: progress.update(task, total=total),
+                progress=lambda n: progress.advance(task, n),
+            )
+    err.print(
+        f"{result.chunks} chunks embedded under '{result.model}' as {result.vectors} vectors"
+        + ("; HNSW index built" if result.index_built else "")
+    )
+
+
+@app.command("eval")
+def evaluate_command(
+    queries: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL: {qid, query, relevant: {slug#position: grade}}.", show_default=False
+        ),
+    ],
+    mode: Annotated[
+        list[ModeName] | None,
+        typer.Option("--mode", help="Modes to measure (default: all that can run)."),
+    ] = None,
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure nDCG@10, Recall@10 and MRR@10 of each search mode on judged queries."""
+    with _reported_errors(), SearchClient(embedding_model=model) as client:
+        judged = read_queries(queries)
+        modes: list[Mode] = (
+            [m.mode for m in mode]
+            if mode
+            else (list(MODES) if client.embedding_model else ["lexical"])
+        )
+        table = {m: evaluate(judged, partial(client.search, mode=m, k=10)) for m in modes}
+    if as_json:
+        print(json.dumps({"queries": len(judged), "modes": table}, indent=2))
+        return
+    view = Table("mode", *METRICS, title=f"{len(judged)} queries from {queries}")
+    for name, scores in table.items():
+        view.add_row(name, *(f"{scores[metric]:.3f}" for metric in METRICS))
+    out.print(view)
 
 
 @db_app.command("status")

@@ -32,6 +32,7 @@ with warnings.catch_warnings():
 EMBEDDED_DATABASE = "hfsearch"
 
 Connection = psycopg.Connection[TupleRow]
+AsyncConnection = psycopg.AsyncConnection[TupleRow]
 
 
 @dataclass(frozen=True)

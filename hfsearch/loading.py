@@ -20,12 +20,9 @@ from psycopg import sql
 
 from hfsearch.database import Connection
 from hfsearch.errors import ModelMismatchError
-from hfsearch.schema import (
-    MAX_HALFVEC_INDEX_DIMENSIONS,
-    MAX_VECTOR_INDEX_DIMENSIONS,
-    hnsw_index_name,
-)
+from hfsearch.schema import hnsw_index_name
 from hfsearch.validation import ChunkRecord, PostRecord
+from hfsearch.vectors import ensure_hnsw_index, ensure_model
 
 ProgressCallback = Callable[[int], None]
 
@@ -65,13 +62,6 @@ def default_vectors_model(dimensions: int) -> str:
     return f"dataset:unknown-{dimensions}"
 
 
-def model_dimensions(conn: Connection, name: str) -> int | None:
-    row = conn.execute(
-        "SELECT dimensions FROM embedding_models WHERE name = %s", (name,)
-    ).fetchone()
-    return int(row[0]) if row else None
-
-
 def load_records(
     conn: Connection,
     records: Sequence[ChunkRecord],
@@ -90,7 +80,7 @@ def load_records(
         conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (maintenance_work_mem,))
         _stage(conn, records, progress)
         model_id = (
-            _ensure_model(conn, vectors_model, dimensions)
+            ensure_model(conn, vectors_model, dimensions)
             if vectors_model is not None and dimensions is not None
             else None
         )
@@ -98,7 +88,7 @@ def load_records(
         result = _upsert(conn, len(records), model_id, dimensions, vectors_model)
         built = _rebuild(conn, deferred)
         if model_id is not None and dimensions is not None:
-            built += _ensure_hnsw_index(conn, model_id, dimensions)
+            built += ensure_hnsw_index(conn, model_id, dimensions)
         if result.changed:
             conn.execute("SELECT hfsearch_refresh_stats()")  # BM25's term statistics
             conn.execute("ANALYZE posts, chunks, embeddings")
@@ -169,25 +159,6 @@ def _stage(
             progress(len(records) % 1000)
     conn.execute("CREATE INDEX ON load_chunks (slug, content_hash)")
     conn.execute("ANALYZE load_posts, load_chunks")
-
-
-def _ensure_model(conn: Connection, name: str, dimensions: int) -> int:
-    conn.execute(
-        "INSERT INTO embedding_models (name, dimensions) VALUES (%s, %s)"
-        " ON CONFLICT (name) DO NOTHING",
-        (name, dimensions),
-    )
-    row = conn.execute(
-        "SELECT id, dimensions FROM embedding_models WHERE name = %s", (name,)
-    ).fetchone()
-    assert row is not None
-    model_id, model_dims = int(row[0]), int(row[1])
-    if model_dims != dimensions:
-        raise ModelMismatchError(
-            f"model '{name}' has {model_dims}-dimensional vectors in the database, "
-            f"this load has {dimensions}: name another model with --vectors-model"
-        )
-    return model_id
 
 
 @dataclass(frozen=True)
@@ -327,31 +298,3 @@ def _upsert(
         vectors_written=vectors_written,
         vectors_model=vectors_model if model_id is not None else None,
     )
-
-
-def _ensure_hnsw_index(conn: Connection, model_id: int, dimensions: int) -> list[str]:
-    """Create the model's cosine HNSW index if it is missing; return its name if made."""
-    name = hnsw_index_name(model_id)
-    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
-    if exists and exists[0]:
-        return []
-    if dimensions <= MAX_VECTOR_INDEX_DIMENSIONS:
-        vector_type, operator_class = "vector", "vector_cosine_ops"
-    elif dimensions <= MAX_HALFVEC_INDEX_DIMENSIONS:
-        vector_type, operator_class = "halfvec", "halfvec_cosine_ops"
-    else:
-        return []  # pgvector indexes nothing this wide: such a model is searched exactly
-    conn.execute(
-        sql.SQL(
-            "CREATE INDEX {name} ON embeddings"
-            " USING hnsw ((embedding::{vector_type}({dimensions})) {operator_class})"
-            " WHERE model_id = {model_id}"
-        ).format(
-            name=sql.Identifier(name),
-            vector_type=sql.SQL(vector_type),
-            dimensions=sql.Literal(dimensions),
-            operator_class=sql.SQL(operator_class),
-            model_id=sql.Literal(model_id),
-        )
-    )
-    return [name]

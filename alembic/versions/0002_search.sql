@@ -363,7 +363,7 @@ BEGIN
            p.authors, p.tags, c.position, c.text,
            CASE WHEN highlight IS NULL THEN left(c.text, 200)
                 ELSE ts_headline('english', c.text, highlight,
-                                 'StartSel=<<, StopSel=>>, MaxFragments=2, MaxWords=25, MinWords=8')
+                                 'StartSel=<<, StopSel=>>, MaxFragments=2, MaxWords=15, MinWords=6')
            END,
            pg.lexical_rank::integer, pg.lexical_score, pg.vector_rank::integer, pg.vector_score
     FROM page pg

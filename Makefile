@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SAMPLE := data/hf-blogs-sample.parquet
 
-.PHONY: demo test install lint clean
+.PHONY: demo test install lint tools clean
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,20 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# System tools the tests use: Debian's chromium (the search page is tested in a real browser)
+# and docker-compose (to validate docker-compose.yml; no Docker engine is needed). Installed
+# with apt when missing and we may; otherwise those tests say what is missing.
+tools:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; } \
+		|| missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then echo "note: without$$missing some tests are skipped or fail"; fi
+
+test: lint tools
 	$(BIN)/pytest
 
 clean:

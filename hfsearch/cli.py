@@ -455,6 +455,33 @@ def evaluate_command(
     out.print(view)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    model: ModelOption = None,
+    statement_timeout: Annotated[
+        int, typer.Option(help="Longest a search statement may run, in milliseconds.")
+    ] = 5000,
+) -> None:
+    """Serve the HTTP API and the search page (OpenAPI docs at /docs).
+
+    Example: hfsearch serve --host 0.0.0.0 --port 8000
+    """
+    import uvicorn
+
+    from hfsearch.service import ServiceConfig, create_app
+
+    with _reported_errors():
+        settings = Settings.from_env()
+        config = ServiceConfig(
+            database_url=database.database_url(settings),
+            embedding_model=model,
+            statement_timeout_ms=statement_timeout,
+        )
+        uvicorn.run(create_app(config), host=host, port=port)
+
+
 @db_app.command("status")
 def db_status() -> None:
     """Say whether the embedded server runs, where its files are, and its URL."""

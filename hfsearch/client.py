@@ -17,6 +17,7 @@ import dataclasses
 from functools import cache
 from typing import Any
 
+import psycopg
 from pgvector.psycopg import register_vector, register_vector_async
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -25,9 +26,13 @@ from hfsearch.config import Settings
 from hfsearch.database import AsyncConnection, Connection, database_url, libpq_url
 from hfsearch.embedding import Embedder, load_embedder
 from hfsearch.search import (
+    ChunkView,
+    PostView,
     SearchError,
     SearchPage,
     SearchRequest,
+    chunk_async,
+    post_async,
     search,
     search_async,
     similar,
@@ -115,7 +120,12 @@ class SearchClient(_ClientBase):
 
 
 class AsyncSearchClient(_ClientBase):
-    """Search from asyncio code, on psycopg's async pool. Use `async with`, or open()."""
+    """Search from asyncio code, on psycopg's async pool. Use `async with`, or open().
+
+    statement_timeout_ms bounds every statement; pool_timeout is how long a call waits for a
+    free connection. Connections are checked before use, so the pool recovers by itself
+    after the database restarts.
+    """
 
     def __init__(
         self,
@@ -123,24 +133,26 @@ class AsyncSearchClient(_ClientBase):
         *,
         embedding_model: str | None = None,
         max_connections: int = 4,
+        statement_timeout_ms: int | None = None,
+        pool_timeout: float = 30.0,
     ) -> None:
         super().__init__(url, embedding_model)
+        options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
         self.pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
             self.url,
             min_size=1,
             max_size=max_connections,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "options": options},
             configure=register_vector_async,
+            check=AsyncConnectionPool.check_connection,
+            timeout=pool_timeout,
             open=False,
         )
 
     async def open(self) -> None:
+        """Open the pool and check the schema is current."""
         await self.pool.open()
-        async with self.pool.connection() as conn:
-            await conn.set_autocommit(True)
-            cursor = await conn.execute("SELECT version_num FROM alembic_version")
-            row = await cursor.fetchone()
-        if row is None or row[0] != migrations.head_revision():
+        if await self.schema_revision() != migrations.head_revision():
             raise SearchError("the database schema is not current: run `hfsearch migrate`")
 
     async def search(self, query: str, **options: Any) -> SearchPage:
@@ -157,6 +169,24 @@ class AsyncSearchClient(_ClientBase):
             return await similar_async(
                 conn, chunk_id, k=k, model=model, preferred_model=self.embedding_model
             )
+
+    async def chunk(self, chunk_id: int) -> ChunkView | None:
+        async with self.pool.connection() as conn:
+            return await chunk_async(conn, chunk_id)
+
+    async def post(self, slug: str) -> PostView | None:
+        async with self.pool.connection() as conn:
+            return await post_async(conn, slug)
+
+    async def schema_revision(self) -> str | None:
+        """The database's Alembic revision; None before the first migration."""
+        async with self.pool.connection() as conn:
+            try:
+                cursor = await conn.execute("SELECT version_num FROM alembic_version")
+            except psycopg.errors.UndefinedTable:
+                return None
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
 
     async def close(self) -> None:
         await self.pool.close()

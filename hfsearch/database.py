@@ -54,6 +54,8 @@ def start_embedded(data_dir: Path) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process, `hfsearch db stop` ends it.
     server = get_server(pgdata, cleanup_mode=None)
+    if not embedded_status(data_dir).running:
+        server.start()  # get_server hands back its cached handle, even to a stopped server
     _create_database_if_missing(server.get_uri(), EMBEDDED_DATABASE)
     return str(server.get_uri(database=EMBEDDED_DATABASE))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -221,7 +221,9 @@ def similar_request(
 
 
 def without_chunk(page: SearchPage, chunk_id: int, k: int) -> SearchPage:
-    return SearchPage([hit for hit in page.hits if hit.chunk_id != chunk_id][:k], k)
+    """The page without the chunk itself, ranked again from 1."""
+    others = [hit for hit in page.hits if hit.chunk_id != chunk_id][:k]
+    return SearchPage([replace(hit, rank=rank) for rank, hit in enumerate(others, start=1)], k)
 
 
 def similar(
@@ -250,3 +252,51 @@ async def similar_async(
     row = await conn.execute(CHUNK_CENTROID, centroid_parameters(chunk_id, model, preferred_model))
     request, vector, model_name = similar_request(chunk_id, k, model, await row.fetchone())
     return without_chunk(await search_async(conn, request, vector, model_name), chunk_id, k)
+
+
+@dataclass(frozen=True)
+class ChunkView:
+    chunk_id: int
+    slug: str
+    title: str
+    url: str
+    position: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PostView:
+    slug: str
+    title: str
+    url: str
+    published_on: dt.date
+    authors: list[str]
+    tags: list[str]
+    chunks: list[ChunkView]
+
+
+CHUNKS = """
+SELECT c.id, p.slug, p.title, p.url, c.position, c.text
+FROM chunks c JOIN posts p ON p.id = c.post_id
+WHERE c.id = %(chunk_id)s OR p.slug = %(slug)s
+ORDER BY c.position
+"""
+
+POST = "SELECT slug, title, url, published_on, authors, tags FROM posts WHERE slug = %(slug)s"
+
+
+async def chunk_async(conn: AsyncConnection, chunk_id: int) -> ChunkView | None:
+    cursor = await conn.execute(CHUNKS, {"chunk_id": chunk_id, "slug": None})
+    row = await cursor.fetchone()
+    return ChunkView(*row) if row else None
+
+
+async def post_async(conn: AsyncConnection, slug: str) -> PostView | None:
+    cursor = await conn.execute(POST, {"slug": slug})
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    slug, title, url, published_on, authors, tags = row
+    chunks = await conn.execute(CHUNKS, {"chunk_id": None, "slug": slug})
+    views = [ChunkView(*c) for c in await chunks.fetchall()]
+    return PostView(slug, title, url, published_on, authors, tags, views)

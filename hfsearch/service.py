@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hfsearch import migrations
 from hfsearch.client import AsyncSearchClient
 from hfsearch.errors import DatabaseNotReadyError, HfsearchError
-from hfsearch.search import Fusion, Mode, SearchHit, SearchPage
+from hfsearch.search import ChunkView, Fusion, Mode, PostView, SearchHit, SearchPage
 
 logger = logging.getLogger("hfsearch.service")
 
@@ -132,25 +132,6 @@ class SearchResponse(BaseModel):
         )
 
 
-class Chunk(BaseModel):
-    chunk_id: int
-    slug: str
-    title: str
-    url: str
-    position: int
-    text: str
-
-
-class Post(BaseModel):
-    slug: str
-    title: str
-    url: str
-    published_on: dt.date
-    authors: list[str]
-    tags: list[str]
-    chunks: list[Chunk]
-
-
 class Problem(BaseModel):
     detail: str
 
@@ -194,19 +175,20 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         """The same search, with the parameters as a JSON body."""
         return SearchResponse.of(params.q, await client.search(params.q, **params.options()))
 
-    @app.get("/posts/{slug}", response_model=Post, responses={404: {"model": Problem}})
-    async def post(slug: Annotated[str, Field(max_length=300)]) -> Post:
+    @app.get("/posts/{slug}", response_model=PostView, responses={404: {"model": Problem}})
+    async def post(slug: Annotated[str, Field(max_length=300)]) -> PostView:
+        """A post and all its chunks, in order."""
         found = await client.post(slug)
         if found is None:
             raise HTTPException(404, f"no post {slug!r}")
-        return Post(**asdict(found))
+        return found
 
-    @app.get("/chunks/{chunk_id}", response_model=Chunk, responses={404: {"model": Problem}})
-    async def chunk(chunk_id: int) -> Chunk:
+    @app.get("/chunks/{chunk_id}", response_model=ChunkView, responses={404: {"model": Problem}})
+    async def chunk(chunk_id: int) -> ChunkView:
         found = await client.chunk(chunk_id)
         if found is None:
             raise HTTPException(404, f"no chunk {chunk_id}")
-        return Chunk(**asdict(found))
+        return found
 
     @app.get(
         "/chunks/{chunk_id}/similar",

@@ -9,6 +9,7 @@ connections.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -107,6 +108,8 @@ def search_parameters(
     query_embedding: npt.NDArray[np.float32] | None,
     model: str | None,
 ) -> dict[str, Any]:
+    _refuse_nul(request)
+    _check_ranges(request)
     after_score, after_chunk_id = _read_cursor(request.cursor)
     return {
         "query": request.query,
@@ -131,6 +134,43 @@ def search_parameters(
         "after_score": after_score,
         "after_chunk_id": after_chunk_id,
     }
+
+
+MAX_K = 1000
+MAX_DEPTH = 10_000
+
+
+def _check_ranges(request: SearchRequest) -> None:
+    numbers = (request.rrf_k, request.lexical_weight, request.vector_weight)
+    problems = [
+        "k must be from 1 to 1000" if not 1 <= request.k <= MAX_K else "",
+        "depth must be from 1 to 10000" if not 1 <= request.depth <= MAX_DEPTH else "",
+        "ef_search must be from 1 to 1000" if not 1 <= request.ef_search <= 1000 else "",
+        "rrf_k and the weights must be finite" if not all(map(math.isfinite, numbers)) else "",
+        "rrf_k must be positive" if not request.rrf_k > 0 else "",
+        "weights must not be negative"
+        if min(request.lexical_weight, request.vector_weight) < 0
+        else "",
+        f"unknown mode {request.mode!r}" if request.mode not in (None, *MODES) else "",
+        f"unknown fusion {request.fusion!r}" if request.fusion not in ("rrf", "weighted") else "",
+    ]
+    if any(problems):
+        raise SearchError("; ".join(p for p in problems if p))
+
+
+def _refuse_nul(request: SearchRequest) -> None:
+    """PostgreSQL text cannot hold NUL: say so, rather than fail inside the driver."""
+    texts = {
+        "query": [request.query],
+        "tags": request.tags or [],
+        "all_tags": request.all_tags or [],
+        "authors": request.authors or [],
+        "posts": request.posts or [],
+        "cursor": [request.cursor or ""],
+    }
+    for name, values in texts.items():
+        if any("\x00" in value for value in values):
+            raise SearchError(f"the {name} contains a NUL character, which text cannot hold")
 
 
 def _lower_list(values: Sequence[str] | None) -> list[str] | None:

@@ -171,7 +171,7 @@ DECLARE
     distance text;
     candidates bigint;
     -- A chunk has one vector per segment; fetch enough segments to fill `depth` chunks.
-    segments integer := least(depth * 4, 1000);
+    segments integer := least(depth, 250) * 4;  -- at most 1,000, pgvector's ef_search limit
 BEGIN
     IF vector_dims(query_embedding) <> m.dimensions THEN
         RAISE EXCEPTION 'the query vector has % dimensions, model "%" has %',
@@ -291,8 +291,9 @@ BEGIN
         RAISE EXCEPTION '% search needs a query vector', effective_mode
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF k < 1 OR depth < 1 THEN
-        RAISE EXCEPTION 'k and depth must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    IF k < 1 OR depth < 1 OR depth > 10000 OR ef_search < 1 OR ef_search > 1000 THEN
+        RAISE EXCEPTION 'k and depth must be at least 1, depth at most 10000, ef_search 1 to 1000'
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF use_vector THEN
         PERFORM hfsearch_model(model);  -- fail early, with the list of models that have vectors

@@ -29,6 +29,7 @@ WINDOW_WORDS = 150
 WINDOW_OVERLAP_WORDS = 30
 DEFAULT_BATCH_CHUNKS = 64
 DEFAULT_MAX_TOKENS = 512  # for a model that does not say how much it reads
+EMBED_LOCK_NAMESPACE = 7_251_220  # pg_advisory_lock(namespace, model id)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,23 @@ def embed_chunks(
     """
     with conn.transaction():
         model_id = ensure_model(conn, embedder.name, embedder.dimensions)
+    # Two embedders of one model take turns (the second then finds little left to do); the
+    # lock goes with the session, so a killed embedder never leaves it held.
+    conn.execute("SELECT pg_advisory_lock(%s, %s)", (EMBED_LOCK_NAMESPACE, model_id))
+    try:
+        return _embed_pending(conn, embedder, model_id, batch_chunks, on_start, progress)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (EMBED_LOCK_NAMESPACE, model_id))
+
+
+def _embed_pending(
+    conn: Connection,
+    embedder: Embedder,
+    model_id: int,
+    batch_chunks: int,
+    on_start: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None,
+) -> EmbedResult:
     pending = conn.execute(CHUNKS_WITHOUT_VECTORS, {"model_id": model_id}).fetchall()
     if on_start is not None:
         on_start(len(pending))

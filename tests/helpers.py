@@ -35,3 +35,43 @@ def row_versions(conn: Connection) -> list[tuple[object, ...]]:
         " UNION ALL SELECT 'e', ctid::text, xmin::text FROM embeddings"
         " UNION ALL SELECT 'm', ctid::text, xmin::text FROM embedding_models ORDER BY 1, 2"
     ).fetchall()
+
+
+def content(conn: Connection) -> dict[str, object]:
+    """The stored data named by keys, not ids: equal for two databases with the same content."""
+    queries = {
+        "posts": "SELECT md5(coalesce(string_agg(concat_ws('|', slug, title, url, published_on,"
+        " authors, tags), '/' ORDER BY slug), '')), count(*) FROM posts",
+        "chunks": "SELECT md5(coalesce(string_agg(concat_ws('|', p.slug, c.position,"
+        " encode(c.content_hash, 'hex'), c.search_vector), '/' ORDER BY p.slug, c.position),"
+        " '')), count(*) FROM chunks c JOIN posts p ON p.id = c.post_id",
+        "vectors": "SELECT md5(coalesce(string_agg(concat_ws('|', m.name, p.slug, c.position,"
+        " e.segment, e.embedding), '/' ORDER BY m.name, p.slug, c.position, e.segment), '')),"
+        " count(*) FROM embeddings e JOIN embedding_models m ON m.id = e.model_id"
+        " JOIN chunks c ON c.id = e.chunk_id JOIN posts p ON p.id = c.post_id",
+    }
+    return {name: conn.execute(query).fetchone() for name, query in queries.items()}
+
+
+def consistency_problems(conn: Connection) -> list[str]:
+    """What a crash must never leave behind."""
+    checks = {
+        "a post without chunks": "SELECT count(*) FROM posts p"
+        " WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.post_id = p.id)",
+        "a vector without its chunk": "SELECT count(*) FROM embeddings e"
+        " WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = e.chunk_id)",
+        "a vector of the wrong length": "SELECT count(*) FROM embeddings e"
+        " JOIN embedding_models m ON m.id = e.model_id"
+        " WHERE vector_dims(e.embedding) <> m.dimensions",
+        "a chunk with gaps in its segments": "SELECT count(*) FROM ("
+        " SELECT model_id, chunk_id FROM embeddings GROUP BY model_id, chunk_id"
+        " HAVING max(segment) + 1 <> count(*)) gaps",
+        "stale BM25 statistics": "SELECT count(*) FROM corpus_stats"
+        " WHERE chunks <> (SELECT count(*) FROM chunks)",
+    }
+    problems = []
+    for name, query in checks.items():
+        row = conn.execute(query).fetchone()
+        if row and row[0]:
+            problems.append(f"{row[0]} x {name}")
+    return problems

@@ -88,9 +88,10 @@ def test_searches_keep_answering_during_loads(db_url: str) -> None:
     def load_twice() -> None:
         with connect(db_url) as conn:
             load_records(conn, extended)  # indexes stay live
-            load_records(
-                conn, [r for r in extended if r.post.slug != "moe"]
-            )  # removes a post's chunks
+            # A new version of one post, one chunk shorter: a removal under way too.
+            first_of_moe = next(r.row for r in extended if r.post.slug == "moe")
+            result = load_records(conn, [r for r in extended if r.row != first_of_moe])
+            assert result.chunks_removed == 1
 
     assert searching_while(db_url, load_twice) == []
     with connect(db_url) as conn:

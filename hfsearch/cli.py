@@ -28,9 +28,9 @@ from hfsearch.errors import HfsearchError
 from hfsearch.evaluation import METRICS, evaluate, read_queries
 from hfsearch.loading import load_records
 from hfsearch.search import MODES, Fusion, Mode, SearchHit, SearchPage
-from hfsearch.sources import RawRow, open_source
+from hfsearch.sources import RawRow, Source, open_source
 from hfsearch.stats import collect_stats
-from hfsearch.validation import validate
+from hfsearch.validation import ChunkRecord, check_rows, validate, write_rejected
 from hfsearch.vectors import model_dimensions
 
 app = typer.Typer(
@@ -108,6 +108,13 @@ def load(
             "'dataset:unknown-<dimensions>', kept apart from every named model.",
         ),
     ] = None,
+    skip_invalid: Annotated[
+        Path | None,
+        typer.Option(
+            help="Load the good rows anyway; write the rejected ones, with their reasons, "
+            "to this JSONL file.",
+        ),
+    ] = None,
 ) -> None:
     """Load posts, chunks and their vectors from SOURCE.
 
@@ -124,19 +131,7 @@ def load(
         with _connect(settings) as conn:
             dimensions = model_dimensions(conn, vectors_model) if vectors_model else None
             with _progress() as progress:
-                reading = progress.add_task("checking rows", total=opened.row_count)
-
-                def counted(rows: Iterator[RawRow]) -> Iterator[RawRow]:
-                    for row in rows:
-                        progress.advance(reading)
-                        yield row
-
-                records = validate(
-                    opened.name,
-                    counted(opened.rows),
-                    has_vectors=opened.has_vectors,
-                    dimensions=dimensions,
-                )
+                records = _checked_records(opened, dimensions, skip_invalid, progress)
                 copying = progress.add_task("loading", total=len(records))
                 result = load_records(
                     conn,
@@ -160,6 +155,33 @@ def load(
         )
         if result.indexes_built:
             err.print(f"indexes built: {', '.join(result.indexes_built)}")
+
+
+def _checked_records(
+    source: Source, dimensions: int | None, rejects: Path | None, progress: Progress
+) -> list[ChunkRecord]:
+    """Every row checked: all good, else an error; or with `rejects`, the good ones while
+    the bad ones go to that file with their reasons."""
+    reading = progress.add_task("checking rows", total=source.row_count)
+    seen: dict[int, RawRow] = {}
+
+    def counted(rows: Iterator[RawRow]) -> Iterator[RawRow]:
+        for row in rows:
+            progress.advance(reading)
+            if rejects is not None:
+                seen[row.number] = row  # kept to write the rejected ones out
+            yield row
+
+    if rejects is None:
+        return validate(
+            source.name, counted(source.rows), has_vectors=source.has_vectors, dimensions=dimensions
+        )
+    records, problems = check_rows(
+        counted(source.rows), has_vectors=source.has_vectors, dimensions=dimensions
+    )
+    rejected = write_rejected(rejects, problems, seen)
+    err.print(f"{rejected} bad row(s) skipped, written with their reasons to {rejects}")
+    return records
 
 
 @app.command()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -92,6 +94,19 @@ def validate(
     `dimensions` is the vector length the target model already has in the database; when
     None, the length most rows share is expected of all of them.
     """
+    records, problems = check_rows(rows, has_vectors=has_vectors, dimensions=dimensions)
+    if problems:
+        raise ValidationError(source, problems)
+    return records
+
+
+def check_rows(
+    rows: Iterable[RawRow],
+    *,
+    has_vectors: bool,
+    dimensions: int | None = None,
+) -> tuple[list[ChunkRecord], list[Problem]]:
+    """The records of the good rows, and the problems of the others, by row number."""
     problems: list[Problem] = []
     parsed: list[tuple[RawRow, PostRecord, str, Vector | None]] = []
     for raw in rows:
@@ -106,13 +121,14 @@ def validate(
         parsed.append((raw, post, text, embedding))
 
     if has_vectors:
-        problems += _check_vector_lengths(parsed, dimensions)
+        length_problems = _check_vector_lengths(parsed, dimensions)
+        rejected = {p.row for p in length_problems}
+        parsed = [item for item in parsed if item[0].number not in rejected]
+        problems += length_problems
     records, consistency_problems = _assemble(parsed)
     problems += consistency_problems
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        raise ValidationError(source, problems)
-    return records
+    problems.sort(key=lambda p: p.row)
+    return records, problems
 
 
 def _parse_row(raw: RawRow, has_vectors: bool) -> tuple[PostRecord, str, Vector | None]:
@@ -301,3 +317,37 @@ def _first_difference(a: PostRecord, b: PostRecord) -> str:
         if getattr(a, attribute) != getattr(b, attribute):
             return column
     return "local"
+
+
+def write_rejected(path: Path, problems: Sequence[Problem], rows: dict[int, RawRow]) -> int:
+    """Write each rejected row, its problems and its fields, as a JSON line; return how many."""
+    by_row: dict[int, list[Problem]] = {}
+    for problem in problems:
+        by_row.setdefault(problem.row, []).append(problem)
+    partial = path.with_name(path.name + ".partial")  # never leave half a file behind
+    with partial.open("w", encoding="utf-8") as file:
+        for number, row_problems in sorted(by_row.items()):
+            raw = rows.get(number)
+            line = {
+                "row": number,
+                "location": row_problems[0].location,
+                "problems": [{"field": p.field, "message": p.message} for p in row_problems],
+                "fields": {k: _json_safe(v) for k, v in raw.fields.items()} if raw else None,
+            }
+            file.write(json.dumps(line, ensure_ascii=False) + "\n")
+    partial.replace(path)
+    return len(by_row)
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, InvalidText):
+        return {"unreadable": value.reason}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

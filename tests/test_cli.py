@@ -97,7 +97,61 @@ BAD_INPUTS = {
     "NaN in vector": ("embedding", [float("nan")] * 768, "is not finite"),
     "infinity in vector": ("embedding", [float("inf")] * 768, "is not finite"),
     "unparseable date": ("date", "31/12/2023", "cannot read '31/12/2023' as a date"),
+    "a chunk of several MB": ("chunk", "word " * 600_000, "longer than 1,000,000 bytes"),
+    "tags of the wrong type": ("tags", {"a": 1}, "expected a comma-separated string or a list"),
 }
+
+
+def broken_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Files broken as a whole, with what the error must say."""
+    rows = pq.read_table(SAMPLE).to_pylist()
+    duplicate = write_jsonl(tmp_path / "dup.jsonl", [*rows, rows[5]])
+    truncated = write_jsonl(tmp_path / "cut.jsonl", rows)
+    truncated.write_bytes(truncated.read_bytes()[:-3000])
+    cut_parquet = tmp_path / "cut.parquet"
+    cut_parquet.write_bytes(SAMPLE.read_bytes()[: SAMPLE.stat().st_size // 2])
+    no_url = tmp_path / "no-url.parquet"
+    pq.write_table(pq.read_table(SAMPLE).drop_columns(["URL"]), no_url)
+    return {
+        "duplicate row": (duplicate, "row 101 (line 101), field 'chunk': same text as row 6"),
+        "truncated JSONL": (truncated, "row 100 (line 100), field '(row)': not valid JSON"),
+        "truncated Parquet": (cut_parquet, "not a readable Parquet file"),
+        "missing column": (no_url, "missing column(s) URL"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["duplicate row", "truncated JSONL", "truncated Parquet", "missing column"]
+)
+def test_each_broken_file_leaves_the_database_unchanged(
+    run: Run, db_url: str, tmp_path: Path, loaded: dict[str, object], case: str
+) -> None:
+    path, message = broken_files(tmp_path)[case]
+    result = run("load", str(path))
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+    assert_unchanged(db_url, loaded)
+
+
+def test_skip_invalid_loads_the_good_rows_and_writes_the_bad_ones(
+    run: Run, db_url: str, tmp_path: Path
+) -> None:
+    rows = pq.read_table(SAMPLE).to_pylist()
+    rows[3]["date"] = "someday"
+    rows[70]["embedding"] = rows[70]["embedding"][:5]
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
+    rejects = tmp_path / "rejects.jsonl"
+
+    result = run("load", str(bad), "--skip-invalid", str(rejects))
+    assert result.exit_code == 0, result.output
+    assert f"2 bad row(s) skipped, written with their reasons to {rejects}" in result.stderr
+    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(line["row"], line["problems"][0]["field"]) for line in lines] == [
+        (4, "date"),
+        (71, "embedding"),
+    ]
+    assert lines[0]["fields"]["date"] == "someday"
+    with connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM chunks").fetchone() == (98,)
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
@@ -106,9 +160,9 @@ def test_each_bad_input_leaves_the_database_unchanged(
 ) -> None:
     field, value, message = BAD_INPUTS[case]
     rows = pq.read_table(SAMPLE).to_pylist()
-    rows[9][field] = value
     for row in rows:
         row["tags"] += ", changed"  # every post would change if the file were loaded
+    rows[9][field] = value
     bad = write_jsonl(tmp_path / "bad.jsonl", rows)
 
     result = run("load", str(bad))

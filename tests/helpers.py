@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from hfsearch.database import Connection
 
@@ -75,3 +81,25 @@ def consistency_problems(conn: Connection) -> list[str]:
         if row and row[0]:
             problems.append(f"{row[0]} x {name}")
     return problems
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port, in a thread; yield its URL."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from helpers import served
 
 from hfsearch.service import ServiceConfig, create_app
 
@@ -21,26 +18,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def base_url(search_db_url: str, minilm: str) -> Iterator[str]:
-    port = free_port()
     config = ServiceConfig(database_url=search_db_url, embedding_model=minilm)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(config)) as url:
+        yield url
 
 
 def test_typing_a_query_shows_ranked_highlighted_results(base_url: str, tmp_path: Path) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import SAMPLE
+from helpers import SAMPLE, served
 
 from hfsearch import migrations
 from hfsearch.database import connect, start_embedded, stop_embedded
@@ -138,3 +140,26 @@ def test_outage_gives_503_then_recovers_without_a_restart(own_server: Path) -> N
             time.sleep(0.5)
         assert back.status_code == 200 and back.json()["hits"]
         assert client.get("/readyz").status_code == 200
+
+
+def test_slow_clients_do_not_hold_database_connections(search_db_url: str) -> None:
+    # One pooled connection only: if a stalled client held it, the next request would wait.
+    config = ServiceConfig(database_url=search_db_url, max_connections=1, pool_timeout_s=3.0)
+    with served(create_app(config)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        stalled = []
+        for _ in range(3):  # send half a request and stop
+            sock = socket.create_connection((host, int(port)))
+            sock.sendall(b"GET /search?q=model&k=100 HTTP/1.1\r\nHost: x\r\n")
+            stalled.append(sock)
+        reader = socket.create_connection((host, int(port)))  # ask, then never read
+        reader.sendall(b"GET /search?q=model&k=100 HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            started = time.monotonic()
+            for _ in range(5):
+                with urllib.request.urlopen(f"{url}/search?q=attention&k=3", timeout=10) as answer:
+                    assert answer.status == 200
+            assert time.monotonic() - started < 3.0
+        finally:
+            for sock in [*stalled, reader]:
+                sock.close()

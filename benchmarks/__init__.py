@@ -1,0 +1,1 @@
+"""hfsearch's benchmarks: run them as `python -m benchmarks.NAME`; results go in BENCHMARKS.md."""

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,6 +59,13 @@ def _reported_errors() -> Iterator[None]:
         yield
     except HfsearchError as exc:
         err.print(Text.assemble(("error: ", "bold red"), str(exc)))
+        raise typer.Exit(1) from None
+    except psycopg.errors.InsufficientPrivilege as exc:
+        message = f"{exc.diag.message_primary}: this needs a role in hfsearch_writer"
+        err.print(Text.assemble(("error: ", "bold red"), message))
+        raise typer.Exit(1) from None
+    except psycopg.OperationalError as exc:  # the connection went away mid-command
+        err.print(Text.assemble(("error: ", "bold red"), f"database error: {exc}"))
         raise typer.Exit(1) from None
 
 

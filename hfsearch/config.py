@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".hfsearch")
@@ -26,7 +26,7 @@ class Settings:
         faster when the graph fits in it).
     """
 
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     data_dir: Path = DEFAULT_DATA_DIR
     embedding_model: str | None = None
     maintenance_work_mem: str = DEFAULT_MAINTENANCE_WORK_MEM

@@ -164,6 +164,6 @@ def _embed_pending(
         if progress is not None:
             progress(len(batch))
     with conn.transaction():
-        built = ensure_hnsw_index(conn, model_id, embedder.dimensions)
+        built = ensure_hnsw_index(conn, model_id)
         conn.execute("ANALYZE embeddings")
     return EmbedResult(embedder.name, len(pending), written, bool(built))

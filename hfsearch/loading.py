@@ -88,7 +88,7 @@ def load_records(
         result = _upsert(conn, len(records), model_id, dimensions, vectors_model)
         built = _rebuild(conn, deferred)
         if model_id is not None and dimensions is not None:
-            built += ensure_hnsw_index(conn, model_id, dimensions)
+            built += ensure_hnsw_index(conn, model_id)
         if result.changed:
             conn.execute("SELECT hfsearch_refresh_stats()")  # BM25's term statistics
             conn.execute("ANALYZE posts, chunks, embeddings")
@@ -194,6 +194,8 @@ def _defer_indexes_if_bulk(
     new_chunks, existing_chunks = int(counts[0]), int(counts[1])
     if new_chunks < bulk_threshold or new_chunks <= existing_chunks:
         return []
+    if not _owns_tables(conn):
+        return []  # a writer role may not drop indexes: it loads with them live, only slower
     hnsw_index = hnsw_index_name(model_id) if model_id is not None else None
     deferred = [
         _DeferredIndex(str(name), str(definition))
@@ -204,6 +206,14 @@ def _defer_indexes_if_bulk(
     for index in deferred:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index.name)))
     return deferred
+
+
+def _owns_tables(conn: Connection) -> bool:
+    row = conn.execute(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
+        " WHERE oid = 'chunks'::regclass"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _rebuild(conn: Connection, deferred: list[_DeferredIndex]) -> list[str]:

@@ -38,9 +38,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Above this pgvector cannot index `vector`; `halfvec` is indexable up to 4,000 dimensions.
-MAX_VECTOR_INDEX_DIMENSIONS = 2000
-MAX_HALFVEC_INDEX_DIMENSIONS = 4000
 # pgvector's own limit for a stored vector.
 MAX_DIMENSIONS = 16000
 

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +41,8 @@ MAX_DEPTH = 1000
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    database_url: str | None = None  # None: HFSEARCH_DATABASE_URL or the embedded server
+    # None: HFSEARCH_DATABASE_URL or the embedded server. Not in repr: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
     embedding_model: str | None = None  # None: HFSEARCH_EMBEDDING_MODEL
     statement_timeout_ms: int = 5000
     pool_timeout_s: float = 5.0

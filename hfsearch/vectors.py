@@ -6,15 +6,8 @@ here), so both record models and build indexes the same way.
 
 from __future__ import annotations
 
-from psycopg import sql
-
 from hfsearch.database import Connection
 from hfsearch.errors import ModelMismatchError
-from hfsearch.schema import (
-    MAX_HALFVEC_INDEX_DIMENSIONS,
-    MAX_VECTOR_INDEX_DIMENSIONS,
-    hnsw_index_name,
-)
 
 
 def model_dimensions(conn: Connection, name: str) -> int | None:
@@ -44,29 +37,11 @@ def ensure_model(conn: Connection, name: str, dimensions: int) -> int:
     return model_id
 
 
-def ensure_hnsw_index(conn: Connection, model_id: int, dimensions: int) -> list[str]:
-    """Create the model's cosine HNSW index if it is missing; return its name if made."""
-    name = hnsw_index_name(model_id)
-    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
-    if exists and exists[0]:
-        return []
-    if dimensions <= MAX_VECTOR_INDEX_DIMENSIONS:
-        vector_type, operator_class = "vector", "vector_cosine_ops"
-    elif dimensions <= MAX_HALFVEC_INDEX_DIMENSIONS:
-        vector_type, operator_class = "halfvec", "halfvec_cosine_ops"
-    else:
-        return []  # pgvector indexes nothing this wide: such a model is searched exactly
-    conn.execute(
-        sql.SQL(
-            "CREATE INDEX {name} ON embeddings"
-            " USING hnsw ((embedding::{vector_type}({dimensions})) {operator_class})"
-            " WHERE model_id = {model_id}"
-        ).format(
-            name=sql.Identifier(name),
-            vector_type=sql.SQL(vector_type),
-            dimensions=sql.Literal(dimensions),
-            operator_class=sql.SQL(operator_class),
-            model_id=sql.Literal(model_id),
-        )
-    )
-    return [name]
+def ensure_hnsw_index(conn: Connection, model_id: int) -> list[str]:
+    """Build the model's cosine HNSW index if it is missing; return its name if built.
+
+    The SQL function runs with its owner's rights, so a writer role that may not create
+    indexes itself can still index a new model's vectors.
+    """
+    row = conn.execute("SELECT hfsearch_ensure_vector_index(%s)", (model_id,)).fetchone()
+    return [str(row[0])] if row and row[0] else []

@@ -104,3 +104,26 @@ def search_db_url(server_url: str, minilm: str) -> Iterator[str]:
         embed_chunks(conn, cached_embedder(minilm))
     yield url
     _drop_database(server_url, name)
+
+
+def login_role(server_url: str, group: str) -> str:
+    """A new login role in `group` (hfsearch_reader or hfsearch_writer); returns its name."""
+    name = f"t_{group.removeprefix('hfsearch_')}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
+                sql.Identifier(name), sql.Identifier(group)
+            )
+        )
+    return name
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database, connecting as `role` (the embedded server trusts local logins)."""
+    return url.replace("postgresql://postgres:@", f"postgresql://{role}:@", 1)
+
+
+@pytest.fixture(scope="session")
+def reader_url(server_url: str, search_db_url: str) -> str:
+    """The shared search database as a login role of hfsearch_reader: what the service uses."""
+    return as_role(search_db_url, login_role(server_url, "hfsearch_reader"))

@@ -21,8 +21,9 @@ from hfsearch.validation import validate
 
 
 @pytest.fixture(scope="module")
-def api(search_db_url: str, minilm: str) -> Iterator[TestClient]:
-    config = ServiceConfig(database_url=search_db_url, embedding_model=minilm)
+def api(reader_url: str, minilm: str) -> Iterator[TestClient]:
+    """The service as it should run: connected as a role of hfsearch_reader."""
+    config = ServiceConfig(database_url=reader_url, embedding_model=minilm)
     with TestClient(create_app(config)) as client:
         yield client
 
@@ -97,10 +98,8 @@ def test_health_readiness_docs_and_page(api: TestClient, minilm: str) -> None:
     assert page.status_code == 200 and "<form" in page.text
 
 
-def test_statement_timeout_is_enforced(search_db_url: str, minilm: str) -> None:
-    config = ServiceConfig(
-        database_url=search_db_url, embedding_model=minilm, statement_timeout_ms=1
-    )
+def test_statement_timeout_is_enforced(reader_url: str, minilm: str) -> None:
+    config = ServiceConfig(database_url=reader_url, embedding_model=minilm, statement_timeout_ms=1)
     with TestClient(create_app(config)) as client:
         response = client.get("/search", params={"q": "model training", "depth": 1000, "k": 100})
     assert response.status_code == 503
@@ -142,9 +141,9 @@ def test_outage_gives_503_then_recovers_without_a_restart(own_server: Path) -> N
         assert client.get("/readyz").status_code == 200
 
 
-def test_slow_clients_do_not_hold_database_connections(search_db_url: str) -> None:
+def test_slow_clients_do_not_hold_database_connections(reader_url: str) -> None:
     # One pooled connection only: if a stalled client held it, the next request would wait.
-    config = ServiceConfig(database_url=search_db_url, max_connections=1, pool_timeout_s=3.0)
+    config = ServiceConfig(database_url=reader_url, max_connections=1, pool_timeout_s=3.0)
     with served(create_app(config)) as url:
         host, port = url.removeprefix("http://").split(":")
         stalled = []
@@ -163,3 +162,12 @@ def test_slow_clients_do_not_hold_database_connections(search_db_url: str) -> No
         finally:
             for sock in [*stalled, reader]:
                 sock.close()
+
+
+def test_the_password_never_reaches_answers_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    url = "postgresql://someone:s3cret-pa55@127.0.0.1:1/nothing?connect_timeout=1"
+    with TestClient(create_app(ServiceConfig(database_url=url, pool_timeout_s=1.0))) as client:
+        answers = [client.get("/readyz"), client.get("/search", params={"q": "x"})]
+    assert [answer.status_code for answer in answers] == [503, 503]
+    assert all("s3cret-pa55" not in answer.text for answer in answers)
+    assert "s3cret-pa55" not in caplog.text

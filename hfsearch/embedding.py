@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from hfsearch import locks
 from hfsearch.database import Connection
 from hfsearch.errors import HfsearchError
 from hfsearch.vectors import ensure_hnsw_index, ensure_model
@@ -29,7 +30,6 @@ WINDOW_WORDS = 150
 WINDOW_OVERLAP_WORDS = 30
 DEFAULT_BATCH_CHUNKS = 64
 DEFAULT_MAX_TOKENS = 512  # for a model that does not say how much it reads
-EMBED_LOCK_NAMESPACE = 7_251_220  # pg_advisory_lock(namespace, model id)
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,11 @@ def embed_chunks(
     """
     with conn.transaction():
         model_id = ensure_model(conn, embedder.name, embedder.dimensions)
-    # Two embedders of one model take turns (the second then finds little left to do); the
-    # lock goes with the session, so a killed embedder never leaves it held.
-    conn.execute("SELECT pg_advisory_lock(%s, %s)", (EMBED_LOCK_NAMESPACE, model_id))
+    conn.execute("SELECT pg_advisory_lock(%s, %s)", (locks.EMBED_NAMESPACE, model_id))
     try:
         return _embed_pending(conn, embedder, model_id, batch_chunks, on_start, progress)
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (EMBED_LOCK_NAMESPACE, model_id))
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (locks.EMBED_NAMESPACE, model_id))
 
 
 def _embed_pending(
@@ -149,8 +147,42 @@ def _embed_pending(
             for i, text in enumerate(embedder.segments(chunk_text))
         ]
         vectors = embedder.encode([text for _, _, text in rows])
+        written += _write_batch(conn, model_id, embedder.dimensions, rows, vectors)
+        if progress is not None:
+            progress(len(batch))
+    with conn.transaction():
+        built = ensure_hnsw_index(conn, model_id)
+        conn.execute("ANALYZE embeddings")
+    return EmbedResult(embedder.name, len(pending), written, bool(built))
+
+
+def _write_batch(
+    conn: Connection,
+    model_id: int,
+    dimensions: int,
+    rows: list[tuple[int, int, str]],
+    vectors: npt.NDArray[np.float32],
+) -> int:
+    """Store one batch's vectors in one transaction; return how many were stored.
+
+    A load may have removed some of the batch's chunks while it was being embedded: their
+    vectors are dropped. Holding the load lock shared keeps any other from going away now.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (locks.LOAD,))
+        ids = sorted({chunk_id for chunk_id, _, _ in rows})
+        still_there = {
+            chunk_id
+            for (chunk_id,) in conn.execute(
+                "SELECT id FROM chunks WHERE id = ANY(%s)", (ids,)
+            ).fetchall()
+        }
+        kept = [
+            (chunk_id, segment, vector)
+            for (chunk_id, segment, _), vector in zip(rows, vectors, strict=True)
+            if chunk_id in still_there
+        ]
         with (
-            conn.transaction(),
             conn.cursor() as cur,
             cur.copy(
                 "COPY embeddings (model_id, chunk_id, segment, dimensions, embedding)"
@@ -158,12 +190,6 @@ def _embed_pending(
             ) as copy,
         ):
             copy.set_types(["integer", "bigint", "smallint", "integer", "vector"])
-            for (chunk_id, segment, _), vector in zip(rows, vectors, strict=True):
-                copy.write_row((model_id, chunk_id, segment, embedder.dimensions, vector))
-        written += len(rows)
-        if progress is not None:
-            progress(len(batch))
-    with conn.transaction():
-        built = ensure_hnsw_index(conn, model_id)
-        conn.execute("ANALYZE embeddings")
-    return EmbedResult(embedder.name, len(pending), written, bool(built))
+            for chunk_id, segment, vector in kept:
+                copy.write_row((model_id, chunk_id, segment, dimensions, vector))
+    return len(kept)

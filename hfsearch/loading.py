@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
+from hfsearch import locks
 from hfsearch.database import Connection
 from hfsearch.errors import ModelMismatchError
 from hfsearch.schema import hnsw_index_name
@@ -27,8 +28,6 @@ from hfsearch.vectors import ensure_hnsw_index, ensure_model
 ProgressCallback = Callable[[int], None]
 
 DEFAULT_BULK_THRESHOLD = 10_000
-# Any two loaders serialise on this advisory lock, so they never race on the same keys.
-LOAD_LOCK_KEY = 7_251_220_001
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def load_records(
     if dimensions is not None and vectors_model is None:
         vectors_model = default_vectors_model(dimensions)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (locks.LOAD,))
         conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (maintenance_work_mem,))
         _stage(conn, records, progress)
         model_id = (

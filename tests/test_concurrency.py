@@ -146,3 +146,29 @@ def test_embedding_during_searches_and_two_embedders_at_once(
             (str(second),),
         ).fetchone()
     assert counts == (100,)
+
+
+def test_a_load_that_removes_chunks_while_they_are_being_embedded(db_url: str, minilm: str) -> None:
+    records = records_of(SAMPLE)
+    with connect(db_url) as conn:
+        load_records(conn, records)
+    gone = [r for r in records if r.post.slug == "inference-pro"]
+    removed = []
+
+    def load_between_batches(done: int) -> None:
+        if not removed:  # after the first batch: a new version of the post, with no chunks
+            with connect(db_url) as other:
+                kept = [r for r in records if r.post.slug != "inference-pro"] + gone[:1]
+                removed.append(load_records(other, kept).chunks_removed)
+
+    with connect(db_url) as conn:
+        result = embed_chunks(
+            conn, cached_embedder(minilm), batch_chunks=10, progress=load_between_batches
+        )
+        assert removed == [len(gone) - 1]
+        assert consistency_problems(conn) == []
+        (embedded,) = conn.execute(
+            "SELECT count(DISTINCT chunk_id) FROM embeddings WHERE model_id = 2"
+        ).fetchone()
+    assert embedded == 100 - removed[0]
+    assert result.chunks == 100  # it meant to embed them all, and skipped the removed ones

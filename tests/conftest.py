@@ -10,8 +10,8 @@ import uuid
 import warnings
 from collections.abc import Iterator
 
-import psycopg
 import pytest
+from helpers import as_admin, as_role, login_role
 from psycopg import sql
 
 from hfsearch import migrations
@@ -28,8 +28,7 @@ TEMPLATE = "hfsearch_test_template"
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The admin URL of a PostgreSQL server that lives for the test session."""
     server = get_server(tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete")
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
+    as_admin(server.get_uri(), sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
     migrations.upgrade(server.get_uri(database=TEMPLATE))
     yield str(server.get_uri())
     server.cleanup()
@@ -41,18 +40,17 @@ def _url_for(server_url: str, database: str) -> str:
 
 def _create_database(server_url: str, template: str) -> str:
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
+    as_admin(
+        server_url,
+        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)
+        ),
+    )
     return name
 
 
 def _drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    as_admin(server_url, sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
@@ -104,23 +102,6 @@ def search_db_url(server_url: str, minilm: str) -> Iterator[str]:
         embed_chunks(conn, cached_embedder(minilm))
     yield url
     _drop_database(server_url, name)
-
-
-def login_role(server_url: str, group: str) -> str:
-    """A new login role in `group` (hfsearch_reader or hfsearch_writer); returns its name."""
-    name = f"t_{group.removeprefix('hfsearch_')}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
-                sql.Identifier(name), sql.Identifier(group)
-            )
-        )
-    return name
-
-
-def as_role(url: str, role: str) -> str:
-    """The same database, connecting as `role` (the embedded server trusts local logins)."""
-    return url.replace("postgresql://postgres:@", f"postgresql://{role}:@", 1)
 
 
 @pytest.fixture(scope="session")

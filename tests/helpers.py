@@ -5,10 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import psycopg
+from psycopg import sql
 
 from hfsearch.database import Connection
 
@@ -103,3 +107,26 @@ def served(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def as_admin(server_url: str, statement: sql.Composable) -> None:
+    """Run one statement outside a transaction (CREATE DATABASE needs that), as the superuser."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def login_role(server_url: str, group: str) -> str:
+    """A new login role in `group` (hfsearch_reader or hfsearch_writer); returns its name."""
+    name = f"t_{group.removeprefix('hfsearch_')}_{uuid.uuid4().hex[:8]}"
+    as_admin(
+        server_url,
+        sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
+            sql.Identifier(name), sql.Identifier(group)
+        ),
+    )
+    return name
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database, connecting as `role` (the embedded server trusts local logins)."""
+    return url.replace("postgresql://postgres:@", f"postgresql://{role}:@", 1)

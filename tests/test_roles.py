@@ -8,8 +8,7 @@ import sys
 
 import psycopg
 import pytest
-from conftest import as_role, login_role
-from helpers import SAMPLE, fingerprint
+from helpers import SAMPLE, as_role, fingerprint, login_role
 from typer.testing import CliRunner
 
 from hfsearch import SearchClient

@@ -32,6 +32,7 @@ def downgrade() -> None:
         DROP FUNCTION hfsearch_vector;
         DROP FUNCTION hfsearch_model;
         DROP FUNCTION hfsearch_lexical;
+        DROP FUNCTION hfsearch_bm25;
         DROP FUNCTION hfsearch_filtered_posts;
         DROP FUNCTION hfsearch_any_lexeme;
         DROP FUNCTION hfsearch_query_lexemes;

@@ -81,7 +81,61 @@ RETURN CASE
     )
 END;
 
--- BM25 over the chunks that hold any query lexeme, best first.
+-- BM25 over the chunks that hold any of the lexemes, best first.
+--
+-- EXECUTE plans the statement for each call with its actual values, so the planner sees
+-- how many chunks the tsquery matches (GIN index for rare terms, a scan for common ones);
+-- a cached generic plan guessed wrong and walked the primary key of every chunk instead.
+-- The SQL text is fixed: the values travel as parameters.
+CREATE FUNCTION hfsearch_bm25(
+    lexemes text[],
+    matching tsquery,
+    post_ids integer[],
+    depth integer,
+    k1 double precision,
+    b double precision,
+    title_weight double precision
+) RETURNS TABLE (chunk_id bigint, score double precision)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE $sql$
+        WITH query_terms AS (
+            SELECT s.lexeme, ln(1 + (c.chunks - s.chunks + 0.5) / (s.chunks + 0.5)) AS idf
+            FROM lexeme_stats s CROSS JOIN corpus_stats c
+            WHERE s.lexeme = ANY ($1)
+        ),
+        matches AS (
+            -- Each matching chunk's document cut down to the query's lexemes by C functions,
+            -- so only those few entries are unnested below, not the whole document.
+            SELECT ch.id, ch.token_count,
+                   ts_delete(ch.search_vector, tsvector_to_array(ts_delete(ch.search_vector, $1)))
+                       AS query_part
+            FROM chunks ch
+            WHERE ch.search_vector @@ $2
+              AND ($3::integer[] IS NULL OR ch.post_id = ANY ($3))
+        ),
+        term_frequencies AS (
+            SELECT m.id, m.token_count, t.idf,
+                   cardinality(array_positions(u.weights, 'B'))
+                     + $7 * cardinality(array_positions(u.weights, 'A')) AS tf
+            FROM matches m
+            CROSS JOIN LATERAL unnest(m.query_part) AS u
+            JOIN query_terms t ON t.lexeme = u.lexeme
+        )
+        SELECT f.id,
+               sum(f.idf * f.tf * ($5 + 1)
+                   / (f.tf + $5 * (1 - $6 + $6 * f.token_count / greatest(c.average_tokens, 1))))
+        FROM term_frequencies f CROSS JOIN corpus_stats c
+        GROUP BY f.id
+        ORDER BY 2 DESC, f.id
+        LIMIT $4
+    $sql$
+    USING lexemes, matching, post_ids, depth, k1, b, title_weight;
+END;
+$$;
+
+-- BM25 search by query text: a chunk matches when it holds any query term.
 CREATE FUNCTION hfsearch_lexical(
     query text,
     post_ids integer[] DEFAULT NULL,
@@ -92,34 +146,10 @@ CREATE FUNCTION hfsearch_lexical(
 ) RETURNS TABLE (chunk_id bigint, score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    WITH query_terms AS (
-        SELECT s.lexeme,
-               ln(1 + (c.chunks - s.chunks + 0.5) / (s.chunks + 0.5)) AS idf
-        FROM unnest(hfsearch_query_lexemes(query)) AS q(lexeme)
-        JOIN lexeme_stats s ON s.lexeme = q.lexeme
-        CROSS JOIN corpus_stats c
-    ),
-    matches AS (
-        SELECT ch.id, ch.search_vector, ch.token_count
-        FROM chunks ch
-        WHERE ch.search_vector @@ hfsearch_any_lexeme(hfsearch_query_lexemes(query))
-          AND (post_ids IS NULL OR ch.post_id = ANY (post_ids))
-    ),
-    term_frequencies AS (
-        SELECT m.id, m.token_count, t.idf,
-               cardinality(array_positions(u.weights, 'B'))
-                 + title_weight * cardinality(array_positions(u.weights, 'A')) AS tf
-        FROM matches m
-        CROSS JOIN LATERAL unnest(m.search_vector) AS u
-        JOIN query_terms t ON t.lexeme = u.lexeme
-    )
-    SELECT f.id,
-           sum(f.idf * f.tf * (k1 + 1)
-               / (f.tf + k1 * (1 - b + b * f.token_count / greatest(c.average_tokens, 1))))
-    FROM term_frequencies f CROSS JOIN corpus_stats c
-    GROUP BY f.id
-    ORDER BY 2 DESC, f.id
-    LIMIT depth;
+    SELECT * FROM hfsearch_bm25(
+        hfsearch_query_lexemes(query),
+        hfsearch_any_lexeme(hfsearch_query_lexemes(query)),
+        post_ids, depth, k1, b, title_weight);
 END;
 
 -- The id and dimensions of a model that has vectors, or an error that says which do.

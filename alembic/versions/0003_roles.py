@@ -20,7 +20,8 @@ depends_on: str | Sequence[str] | None = None
 SQL = (Path(__file__).parent / "0003_roles.sql").read_text(encoding="utf-8")
 TABLES = "posts, chunks, embedding_models, embeddings, lexeme_stats, corpus_stats"
 FUNCTIONS = (
-    "hfsearch_search, hfsearch_lexical, hfsearch_vector, hfsearch_model, hfsearch_filtered_posts,"
+    "hfsearch_search, hfsearch_lexical, hfsearch_bm25, hfsearch_vector, hfsearch_model,"
+    " hfsearch_filtered_posts,"
     " hfsearch_any_lexeme, hfsearch_query_lexemes, hfsearch_document, hfsearch_token_count,"
     " hfsearch_refresh_stats"
 )

@@ -51,7 +51,7 @@ $$;
 
 -- Functions are executable by everyone unless revoked: hand them out by role instead.
 REVOKE EXECUTE ON FUNCTION
-    hfsearch_search, hfsearch_lexical, hfsearch_vector, hfsearch_model,
+    hfsearch_search, hfsearch_lexical, hfsearch_bm25, hfsearch_vector, hfsearch_model,
     hfsearch_filtered_posts, hfsearch_any_lexeme, hfsearch_query_lexemes,
     hfsearch_document, hfsearch_token_count, hfsearch_refresh_stats,
     hfsearch_ensure_vector_index
@@ -61,7 +61,7 @@ GRANT USAGE ON SCHEMA public TO hfsearch_reader, hfsearch_writer;
 GRANT SELECT ON posts, chunks, embedding_models, embeddings, lexeme_stats, corpus_stats,
     alembic_version TO hfsearch_reader;
 GRANT EXECUTE ON FUNCTION
-    hfsearch_search, hfsearch_lexical, hfsearch_vector, hfsearch_model,
+    hfsearch_search, hfsearch_lexical, hfsearch_bm25, hfsearch_vector, hfsearch_model,
     hfsearch_filtered_posts, hfsearch_any_lexeme, hfsearch_query_lexemes,
     hfsearch_document, hfsearch_token_count
 TO hfsearch_reader;

@@ -1,0 +1,114 @@
+"""A synthetic corpus shaped like the real one, at any size, reproducible from a seed.
+
+- Chunk texts of about 150 words drawn from a Zipf-distributed vocabulary (a few very common
+  words, a long tail of rare ones), so BM25's document frequencies look like real text.
+- Posts of 5 to 20 chunks, each with 1 to 4 tags from a list of 40 and a date in 2023-2024.
+- 768-d unit vectors clustered around a few hundred centres: real embeddings are clustered,
+  and uniform random vectors are a worst case HNSW never meets.
+
+    python -m benchmarks.corpus --size 100k --out /tmp/synthetic-100k.parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DIMENSIONS = 768
+CENTRES = 300
+VOCABULARY = 50_000
+WORDS_PER_CHUNK = 150
+TAGS = [f"tag{i:02d}" for i in range(40)]
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+
+
+def parse_size(text: str) -> int:
+    return SIZES.get(text.lower()) or int(text)
+
+
+def words(rng: np.random.Generator) -> np.ndarray:
+    """The vocabulary: pronounceable made-up words, so no stemmer merges two of them."""
+    syllables = np.array(["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "zu", "qa", "xi"])
+    parts = rng.integers(0, len(syllables), size=(VOCABULARY, 4))
+    return np.array(["".join(syllables[p]) + f"{i % 97}" for i, p in enumerate(parts)])
+
+
+def unit_vectors(rng: np.random.Generator, count: int, centres: np.ndarray) -> np.ndarray:
+    assigned = rng.integers(0, len(centres), size=count)
+    vectors = centres[assigned] + rng.normal(0, 0.35 / np.sqrt(DIMENSIONS), (count, DIMENSIONS))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32)
+
+
+def centres(seed: int) -> np.ndarray:
+    """The cluster centres: the same for the corpus and its queries."""
+    raw = np.random.default_rng([seed, 1]).normal(size=(CENTRES, DIMENSIONS))
+    return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+
+
+def generate(size: int, seed: int = 7) -> pa.Table:
+    """`size` chunks in the dataset's columns, vectors as fixed-size lists of float32."""
+    rng = np.random.default_rng(seed)
+    vocabulary = words(rng)
+    # Zipf ranks, folded into the vocabulary
+    ranks = (rng.zipf(1.15, size=size * WORDS_PER_CHUNK) - 1) % VOCABULARY
+    texts = [" ".join(vocabulary[row]) for row in ranks.reshape(size, WORDS_PER_CHUNK)]
+    post_sizes = rng.integers(5, 21, size=size // 5 + 1)
+    post_of_chunk = np.repeat(np.arange(len(post_sizes)), post_sizes)[:size]
+    posts = int(post_of_chunk[-1]) + 1
+    first_day = dt.date(2023, 1, 1)
+    dates = [first_day + dt.timedelta(days=int(d)) for d in rng.integers(0, 730, size=posts)]
+    post_tags = [
+        ", ".join(rng.choice(TAGS, size=rng.integers(1, 5), replace=False)) for _ in range(posts)
+    ]
+    vectors = unit_vectors(rng, size, centres(seed))
+    slugs = [f"post-{p:07d}" for p in post_of_chunk]
+    return pa.table(
+        {
+            "title": [f"Synthetic post {p}" for p in post_of_chunk],
+            "author": [f"author{p % 500}" for p in post_of_chunk],
+            "date": [dates[p].strftime("%B %d, %Y").replace(" 0", " ") for p in post_of_chunk],
+            "local": slugs,
+            "tags": [post_tags[p] for p in post_of_chunk],
+            "URL": [f"https://example.org/{slug}" for slug in slugs],
+            # a chunk number keeps texts unique even where the Zipf draw repeats
+            "chunk": [f"{text} section{i}" for i, text in enumerate(texts)],
+            "embedding": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.reshape(-1)), DIMENSIONS
+            ),
+        }
+    )
+
+
+def query_vectors(count: int, seed: int = 7) -> np.ndarray:
+    """Query vectors near the corpus's own centres, as real queries are near real chunks."""
+    return unit_vectors(np.random.default_rng([seed, 2]), count, centres(seed))
+
+
+def query_texts(count: int, seed: int = 7) -> list[str]:
+    """Queries of 2 to 6 words from the same Zipf vocabulary as the chunks."""
+    rng = np.random.default_rng(seed)
+    vocabulary = words(rng)
+    query_rng = np.random.default_rng([seed, 3])
+    return [
+        " ".join(vocabulary[(query_rng.zipf(1.15, size=query_rng.integers(2, 7)) - 1) % VOCABULARY])
+        for _ in range(count)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="10k", help="1k, 10k, 100k, 1m or a number")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    pq.write_table(generate(parse_size(args.size), args.seed), args.out)
+
+
+if __name__ == "__main__":
+    main()

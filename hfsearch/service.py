@@ -34,9 +34,9 @@ logger = logging.getLogger("hfsearch.service")
 PAGE = Path(__file__).parent / "static" / "index.html"
 
 # Limits a public service needs; SearchRequest's own ranges apply underneath.
-MAX_K = 100
-MAX_QUERY_CHARS = 1000
-MAX_DEPTH = 1000
+PUBLIC_MAX_K = 100
+PUBLIC_MAX_QUERY_CHARS = 1000
+PUBLIC_MAX_DEPTH = 1000
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,16 @@ class SearchParameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(max_length=MAX_QUERY_CHARS, description="The query text.")
+    q: str = Field(max_length=PUBLIC_MAX_QUERY_CHARS, description="The query text.")
     mode: Mode | None = Field(None, description="Default: hybrid with a query model, else lexical.")
-    k: int = Field(10, ge=1, le=MAX_K)
+    k: int = Field(10, ge=1, le=PUBLIC_MAX_K)
     fusion: Fusion = "rrf"
     rrf_k: float = Field(60.0, gt=0)
     lexical_weight: float = Field(1.0, ge=0)
     vector_weight: float = Field(1.0, ge=0)
-    depth: int = Field(100, ge=1, le=MAX_DEPTH, description="Candidates per side before fusion.")
+    depth: int = Field(
+        100, ge=1, le=PUBLIC_MAX_DEPTH, description="Candidates per side before fusion."
+    )
     tag: list[str] | None = Field(None, description="Posts with any of these tags.")
     all_tags: bool = Field(False, description="Posts with all the tags instead.")
     author: list[str] | None = None
@@ -197,7 +199,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         responses={404: {"model": Problem}},
     )
     async def similar(
-        chunk_id: int, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10
+        chunk_id: int, k: Annotated[int, Query(ge=1, le=PUBLIC_MAX_K)] = 10
     ) -> SearchResponse:
         """Chunks most like this one, from its own stored vectors."""
         if await client.chunk(chunk_id) is None:

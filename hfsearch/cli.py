@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from hfsearch.embedding import embed_chunks, load_embedder
 from hfsearch.errors import HfsearchError
 from hfsearch.evaluation import METRICS, evaluate, read_queries
 from hfsearch.loading import load_records
+from hfsearch.roles import create_login
 from hfsearch.search import MODES, Fusion, Mode, SearchHit, SearchPage
 from hfsearch.sources import RawRow, Source, open_source
 from hfsearch.stats import collect_stats
@@ -540,6 +542,32 @@ def db_stop() -> None:
     with _reported_errors():
         stopped = database.stop_embedded(Settings.from_env().data_dir)
     err.print("stopped" if stopped else "was not running")
+
+
+@db_app.command("create-login")
+def db_create_login(
+    name: Annotated[str, typer.Argument(help="The login role to create or update.")],
+    role: Annotated[
+        str, typer.Option(help="reader (search only) or writer (also load and embed).")
+    ] = "reader",
+    password_env: Annotated[
+        str, typer.Option(help="The environment variable that holds its password.")
+    ] = "HFSEARCH_LOGIN_PASSWORD",
+) -> None:
+    """Create a login role in hfsearch_reader or hfsearch_writer (run as an administrator).
+
+    The password comes from an environment variable, never from the command line, so it does
+    not end up in shell history or process lists. Example:
+
+      HFSEARCH_LOGIN_PASSWORD=... hfsearch db create-login search_api --role reader
+    """
+    with _reported_errors():
+        if role not in ("reader", "writer"):
+            raise HfsearchError(f"--role must be reader or writer, not {role!r}")
+        password = os.environ.get(password_env) or None
+        with _connect(Settings.from_env()) as conn:
+            created = create_login(conn, name, "reader" if role == "reader" else "writer", password)
+    err.print(f"{'created' if created else 'updated'} login {name} in hfsearch_{role}")
 
 
 @db_app.command("url")

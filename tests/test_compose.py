@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, as_role
 
 from hfsearch.database import connect
 
@@ -49,17 +49,19 @@ def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
-    env = {**os.environ, "POSTGRES_PASSWORD": "test-password"}
+    env = {**os.environ, "POSTGRES_PASSWORD": "test-password", "API_DB_PASSWORD": "api-password"}
     done = compose_config(env)
     assert done.returncode == 0, done.stderr
     parsed: dict[str, Any] = yaml.safe_load(done.stdout)
     return parsed
 
 
-def test_the_password_must_be_set() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
+@pytest.mark.parametrize("variable", ["POSTGRES_PASSWORD", "API_DB_PASSWORD"])
+def test_the_passwords_must_be_set(variable: str) -> None:
+    env = {**os.environ, "POSTGRES_PASSWORD": "a", "API_DB_PASSWORD": "b"}
+    del env[variable]
     done = compose_config(env)
-    assert done.returncode != 0 and "set POSTGRES_PASSWORD in .env" in done.stderr
+    assert done.returncode != 0 and f"set {variable} in .env" in done.stderr
 
 
 def test_services_are_wired_as_documented(config: dict[str, Any]) -> None:
@@ -74,8 +76,11 @@ def test_services_are_wired_as_documented(config: dict[str, Any]) -> None:
     assert services["load"]["profiles"] == ["load"]
     port = services["api"]["ports"][0]  # compose v2 writes a mapping, v1 a string
     assert port["target"] == 8000 if isinstance(port, dict) else port.endswith(":8000")
-    url = services["api"]["environment"]["HFSEARCH_DATABASE_URL"]
-    assert url == "postgresql://hfsearch:test-password@db:5432/hfsearch"
+    admin = services["migrate"]["environment"]["HFSEARCH_DATABASE_URL"]
+    assert admin == "postgresql://hfsearch:test-password@db:5432/hfsearch"
+    # the api connects as the search-only login that migrate creates
+    api = services["api"]["environment"]["HFSEARCH_DATABASE_URL"]
+    assert api == "postgresql://hfsearch_api:api-password@db:5432/hfsearch"
     assert (REPO / "Dockerfile").read_text().count("torch==2.13.0") == 1
     assert "download.pytorch.org/whl/cpu" in (REPO / "Dockerfile").read_text()
 
@@ -116,7 +121,9 @@ def test_the_containers_entry_points_work(
         for part in services["api"]["command"]
     ]
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    server = subprocess.Popen(serve, cwd=REPO, env={**env, "PATH": path})
+    # as in the stack, the api connects as the search-only login that migrate created
+    api_env = {**env, "PATH": path, "HFSEARCH_DATABASE_URL": as_role(empty_db_url, "hfsearch_api")}
+    server = subprocess.Popen(serve, cwd=REPO, env=api_env)
     try:
         deadline = time.monotonic() + 90
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import psycopg
 import pytest
@@ -81,3 +82,28 @@ def test_secrets_stay_out_of_errors() -> None:
     result = CliRunner().invoke(app, ["stats"], env={"HFSEARCH_DATABASE_URL": url})
     assert result.exit_code == 1 and "cannot connect" in result.stderr
     assert "s3cret-pa55" not in result.output
+
+
+def test_create_login_makes_a_reader_idempotently(db_url: str) -> None:
+    name = f"t_login_{uuid.uuid4().hex[:8]}"
+    env = {"HFSEARCH_DATABASE_URL": db_url, "HFSEARCH_LOGIN_PASSWORD": "a secret"}
+    first = CliRunner().invoke(app, ["db", "create-login", name, "--role", "reader"], env=env)
+    again = CliRunner().invoke(app, ["db", "create-login", name, "--role", "reader"], env=env)
+    assert first.exit_code == again.exit_code == 0
+    assert f"created login {name}" in first.stderr and f"updated login {name}" in again.stderr
+    assert "a secret" not in first.output + again.output
+    with connect(db_url) as conn:
+        member = conn.execute(
+            "SELECT pg_has_role(%s, 'hfsearch_reader', 'MEMBER'),"
+            " pg_has_role(%s, 'hfsearch_writer', 'MEMBER'),"
+            " (SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = %s)",
+            (name, name, name),
+        ).fetchone()
+    assert member == (True, False, True)
+    with (
+        connect(as_role(db_url, name)) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("DELETE FROM posts")
+    bad = CliRunner().invoke(app, ["db", "create-login", name, "--role", "admin"], env=env)
+    assert bad.exit_code == 1 and "reader or writer" in bad.stderr

@@ -153,3 +153,18 @@ def test_command_line_never_shows_a_traceback(
     assert result.exit_code in (0, 1), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=hostile_text, tag=hostile_text)
+def test_command_line_takes_any_text(
+    search_db_url: str, untouched: None, query: str, tag: str
+) -> None:
+    env = {"HFSEARCH_DATABASE_URL": search_db_url}
+    # "--" ends the options, so a query that starts with "-" is still the query
+    args = ["search", "--mode", "lexical", "--tag", tag, "-k", "3", "--json", "--", query]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

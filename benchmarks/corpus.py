@@ -23,6 +23,10 @@ DIMENSIONS = 768
 CENTRES = 300
 VOCABULARY = 50_000
 WORDS_PER_CHUNK = 150
+STOP_WORDS = 100  # the commonest words, left out of queries as stop words are
+# How far chunks lie from their cluster's centre: cosine about 0.8 to it, so that clusters
+# overlap enough for HNSW's recall to depend on ef_search, as it does on real embeddings.
+SPREAD = 0.75
 TAGS = [f"tag{i:02d}" for i in range(40)]
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
@@ -40,7 +44,7 @@ def words(rng: np.random.Generator) -> np.ndarray:
 
 def unit_vectors(rng: np.random.Generator, count: int, centres: np.ndarray) -> np.ndarray:
     assigned = rng.integers(0, len(centres), size=count)
-    vectors = centres[assigned] + rng.normal(0, 0.35 / np.sqrt(DIMENSIONS), (count, DIMENSIONS))
+    vectors = centres[assigned] + rng.normal(0, SPREAD / np.sqrt(DIMENSIONS), (count, DIMENSIONS))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors.astype(np.float32)
 
@@ -91,14 +95,18 @@ def query_vectors(count: int, seed: int = 7) -> np.ndarray:
 
 
 def query_texts(count: int, seed: int = 7) -> list[str]:
-    """Queries of 2 to 6 words from the same Zipf vocabulary as the chunks."""
+    """Queries of 2 to 6 words from the same Zipf vocabulary as the chunks, without its
+    STOP_WORDS commonest words: in English those are stop words, which the full-text
+    configuration drops from real queries, and the synthetic vocabulary has none."""
     rng = np.random.default_rng(seed)
     vocabulary = words(rng)
     query_rng = np.random.default_rng([seed, 3])
-    return [
-        " ".join(vocabulary[(query_rng.zipf(1.15, size=query_rng.integers(2, 7)) - 1) % VOCABULARY])
-        for _ in range(count)
-    ]
+    queries = []
+    for _ in range(count):
+        ranks = query_rng.zipf(1.15, size=4 * 6) - 1
+        kept = ranks[(ranks >= STOP_WORDS) & (ranks < VOCABULARY)][: query_rng.integers(2, 7)]
+        queries.append(" ".join(vocabulary[kept]))
+    return queries
 
 
 def main() -> None:

@@ -230,8 +230,9 @@ BEGIN
             distance, m.id, CASE WHEN post_ids IS NULL THEN '' ELSE 'AND c.post_id = ANY ($2)' END)
         USING query_embedding, post_ids, depth;
     ELSE
-        -- hnsw.ef_search is at most 1,000 in pgvector.
-        PERFORM set_config('hnsw.ef_search', least(greatest(ef_search, segments), 1000)::text, true);
+        -- ef_search sets the search's breadth (and so its recall); the iterative scan goes on
+        -- past it until `segments` rows came back or max_scan_tuples were visited.
+        PERFORM set_config('hnsw.ef_search', least(ef_search, 1000)::text, true);
         PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
         PERFORM set_config('hnsw.max_scan_tuples', max_scan_tuples::text, true);
         -- Relaxed order: re-sort what the index returned, outside the materialised scan.

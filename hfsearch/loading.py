@@ -14,7 +14,7 @@ these tables wait.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from psycopg import sql
 
@@ -86,12 +86,12 @@ def load_records(
         deferred = _defer_indexes_if_bulk(conn, model_id, bulk_threshold)
         result = _upsert(conn, len(records), model_id, dimensions, vectors_model)
         built = _rebuild(conn, deferred)
-        if model_id is not None and dimensions is not None:
+        if model_id is not None:
             built += ensure_hnsw_index(conn, model_id)
         if result.changed:
             conn.execute("SELECT hfsearch_refresh_stats()")  # BM25's term statistics
             conn.execute("ANALYZE posts, chunks, embeddings")
-    return LoadResult(**{**result.__dict__, "indexes_built": built})
+    return replace(result, indexes_built=built)
 
 
 def _vector_dimensions(records: Sequence[ChunkRecord]) -> int | None:

@@ -41,9 +41,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # pgvector's own limit for a stored vector.
 MAX_DIMENSIONS = 16000
 
-# The full-text configuration used for every document and query.
-TEXT_SEARCH_CONFIG = "english"
-
 
 class Base(DeclarativeBase):
     metadata = MetaData(
@@ -172,9 +169,10 @@ class CorpusStats(Base):
     __table_args__ = (CheckConstraint("singleton", name="one_row"),)
 
 
-def hnsw_index_name(model_id: int) -> str:
-    """The name of a model's vector index; Alembic's drift check skips these by name."""
-    return f"embeddings_model_{model_id}_hnsw"
-
-
+# Per-model HNSW indexes are named by this prefix; Alembic's drift check skips them by it.
 HNSW_INDEX_PREFIX = "embeddings_model_"
+
+
+def hnsw_index_name(model_id: int) -> str:
+    """The name of a model's vector index (hfsearch_ensure_vector_index() builds it)."""
+    return f"{HNSW_INDEX_PREFIX}{model_id}_hnsw"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from hfsearch import AsyncSearchClient, ModelMismatchError, SearchClient, SearchError
 from hfsearch.database import connect
+from hfsearch.search import Mode
 
 
 @pytest.fixture(scope="module")
@@ -189,12 +190,14 @@ def test_by_post_keeps_the_best_chunk_of_each_post(client: SearchClient) -> None
     assert {hit.slug: hit.chunk_id for hit in page.hits} == {s: best[s] for s in slugs}
 
 
-def test_pages_neither_repeat_nor_skip(client: SearchClient) -> None:
-    whole = client.search("fine-tuning large models on GPUs", k=60)
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "vector"])
+def test_pages_neither_repeat_nor_skip(client: SearchClient, mode: Mode) -> None:
+    # A one-side first page fetches only k rows, later pages the whole depth: same order.
+    whole = client.search("fine-tuning large models on GPUs", k=60, mode=mode)
     seen: list[int] = []
     cursor = None
     for _ in range(20):
-        page = client.search("fine-tuning large models on GPUs", k=7, cursor=cursor)
+        page = client.search("fine-tuning large models on GPUs", k=7, cursor=cursor, mode=mode)
         seen += [hit.chunk_id for hit in page.hits]
         cursor = page.next_cursor
         if cursor is None:

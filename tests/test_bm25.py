@@ -1,0 +1,68 @@
+"""BM25's top-k pruning (revision 0004) ranks exactly as scoring every match (revision 0002)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from helpers import EXTENDED_CORPUS, REPO, SAMPLE
+
+from hfsearch.database import Connection
+from hfsearch.loading import load_records
+from hfsearch.sources import open_source
+from hfsearch.validation import validate
+
+BM25_CALL = "SELECT * FROM {}(hfsearch_query_lexemes(%(q)s), hfsearch_any_lexeme(hfsearch_query_lexemes(%(q)s)), %(posts)s, %(depth)s, 1.2, 0.75, 2.0)"  # noqa: E501
+
+
+def load(conn: Connection, path: object) -> None:
+    source = open_source(str(path))
+    load_records(conn, validate(source.name, source.rows, has_vectors=True))
+
+
+def install_reference(conn: Connection) -> None:
+    """Revision 0002's hfsearch_bm25, which scores every match, as reference_bm25."""
+    down = (REPO / "alembic" / "versions" / "0004_bm25_top_k_down.sql").read_text()
+    conn.execute(down.replace("FUNCTION hfsearch_bm25(", "FUNCTION reference_bm25("))
+
+
+def ranking(conn: Connection, function: str, params: dict[str, object]) -> list[tuple]:
+    return conn.execute(BM25_CALL.format(function), params).fetchall()
+
+
+def queries() -> list[str]:
+    texts = [
+        json.loads(line)["query"]
+        for name in ("queries-dev.jsonl", "queries-extended.jsonl")
+        for line in (REPO / "data" / name).read_text().splitlines()
+    ]
+    words = " ".join(texts).split()
+    rng = random.Random(5)
+    return texts + [" ".join(rng.sample(words, rng.randint(1, 6))) for _ in range(60)]
+
+
+def test_pruned_bm25_ranks_as_scoring_every_match(conn: Connection) -> None:
+    load(conn, SAMPLE)
+    load(conn, EXTENDED_CORPUS)
+    install_reference(conn)
+    pruned_notices: list[str] = []
+    conn.add_notice_handler(
+        lambda notice: pruned_notices.append(notice.message_primary or "")
+        if (notice.message_primary or "").startswith("hfsearch_bm25: top")
+        else None
+    )
+    conn.execute("SET client_min_messages = debug1")
+    post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id LIMIT 20")]
+    pruned = compared = 0
+    for query in queries():
+        for depth in (1, 3, 10, 100):
+            for posts in (None, post_ids):
+                params = {"q": query, "posts": posts, "depth": depth}
+                expected = ranking(conn, "reference_bm25", params)
+                notices_before = len(pruned_notices)
+                actual = ranking(conn, "hfsearch_bm25", params)
+                assert actual == expected, (query, depth, posts is not None)
+                compared += 1
+                pruned += len(pruned_notices) > notices_before
+    # The pruned path must have answered often enough for the equality above to mean something.
+    assert pruned > compared // 10, (pruned, compared)

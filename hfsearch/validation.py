@@ -8,6 +8,7 @@ round and a rejected load changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -171,12 +172,21 @@ def _date(fields: dict[str, object], name: str) -> dt.date:
     if isinstance(value, dt.date):
         return value
     text = _text(fields, name)
+    parsed = _parse_date(text)
+    if parsed is None:
+        raise _FieldError(name, f"cannot read {text!r} as a date (like 'September 12, 2023')")
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_date(text: str) -> dt.date | None:
+    """Cached: every chunk of a post repeats its date, and strptime is slow."""
     for date_format in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, date_format).date()
         except ValueError:
             continue
-    raise _FieldError(name, f"cannot read {text!r} as a date (like 'September 12, 2023')")
+    return None
 
 
 def _names(
@@ -213,6 +223,8 @@ def _vector(value: object) -> Vector:
         raise _FieldError(VECTOR_COLUMN, "missing (other rows have vectors)")
     if isinstance(value, InvalidText):
         raise _FieldError(VECTOR_COLUMN, value.reason)
+    if isinstance(value, np.ndarray) and value.dtype == np.float32 and value.ndim == 1:
+        return _float32_vector(value)
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -240,6 +252,20 @@ def _vector(value: object) -> Vector:
     if not np.all(np.isfinite(single)):
         raise _FieldError(VECTOR_COLUMN, "a value is too large for a 32-bit float")
     return single
+
+
+def _float32_vector(array: Vector) -> Vector:
+    """The checks above, for a row the Parquet reader already made a float32 array."""
+    if not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise _FieldError(VECTOR_COLUMN, f"value {array[bad]} at index {bad} is not finite")
+    if array.size == 0:
+        raise _FieldError(VECTOR_COLUMN, "expected a flat, non-empty list of numbers")
+    if array.size > MAX_DIMENSIONS:
+        raise _FieldError(VECTOR_COLUMN, f"{array.size} numbers, more than {MAX_DIMENSIONS:,}")
+    if not array.any():
+        raise _FieldError(VECTOR_COLUMN, "all zeros: cosine similarity is undefined for it")
+    return array
 
 
 def _check_vector_lengths(

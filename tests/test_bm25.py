@@ -47,9 +47,11 @@ def test_pruned_bm25_ranks_as_scoring_every_match(conn: Connection) -> None:
     install_reference(conn)
     pruned_notices: list[str] = []
     conn.add_notice_handler(
-        lambda notice: pruned_notices.append(notice.message_primary or "")
-        if (notice.message_primary or "").startswith("hfsearch_bm25: top")
-        else None
+        lambda notice: (
+            pruned_notices.append(notice.message_primary or "")
+            if (notice.message_primary or "").startswith("hfsearch_bm25: top")
+            else None
+        )
     )
     conn.execute("SET client_min_messages = debug1")
     post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id LIMIT 20")]

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import SAMPLE, SEED_EXPORT
@@ -113,6 +115,42 @@ def test_non_finite_vector_values_are_refused(tmp_path: Path, value: float) -> N
     (problem,) = problems_of(path)
     assert "row 2" in problem and "field 'embedding'" in problem
     assert "at index 7 is not finite" in problem
+
+
+@pytest.mark.parametrize("vector_type", [pa.list_(pa.float32()), pa.list_(pa.float32(), 768)])
+def test_parquet_vectors_are_checked_as_one_block(tmp_path: Path, vector_type: pa.DataType) -> None:
+    table = pq.read_table(SAMPLE).slice(0, 5)
+    vectors = np.stack(table.column("embedding").to_numpy(zero_copy_only=False)).astype(np.float32)
+    good = table.set_column(
+        table.schema.get_field_index("embedding"), "embedding", pa.array(list(vectors), vector_type)
+    )
+    pq.write_table(good, tmp_path / "good.parquet")
+    records = check(tmp_path / "good.parquet")
+    assert [r.embedding.dtype for r in records] == [np.float32] * 5  # type: ignore[attr-defined]
+    # Views into one float32 block, not arrays built row by row from Python lists.
+    assert all(r.embedding.base is not None for r in records)  # type: ignore[attr-defined]
+    assert np.array_equal(np.stack([r.embedding for r in records]), vectors)  # type: ignore[attr-defined]
+
+    vectors[3, 9] = np.nan
+    bad = good.set_column(
+        good.schema.get_field_index("embedding"), "embedding", pa.array(list(vectors), vector_type)
+    )
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    (problem,) = problems_of(tmp_path / "bad.parquet")
+    assert "row 4" in problem and "field 'embedding'" in problem
+    assert "at index 9 is not finite" in problem
+
+
+def test_ragged_parquet_vectors_are_reported_by_row(tmp_path: Path) -> None:
+    table = pq.read_table(SAMPLE).slice(0, 3)
+    vectors = [list(v) for v in table.column("embedding").to_pylist()]
+    vectors[1] = vectors[1][:10]
+    ragged = table.set_column(
+        table.schema.get_field_index("embedding"), "embedding", pa.array(vectors)
+    )
+    pq.write_table(ragged, tmp_path / "ragged.parquet")
+    (problem,) = problems_of(tmp_path / "ragged.parquet")
+    assert "row 2" in problem and "field 'embedding'" in problem
 
 
 def test_missing_key_in_a_jsonl_row(tmp_path: Path) -> None:

@@ -1,199 +1,222 @@
 """hfsearch benchmarks, side by side on one embedded server in one run.
 
-    python -m benchmarks run --size 10k [--queries 200] [--out results.json]
+    python -m benchmarks run --size 100k [--queries 200] [--sections ...] [--out results.json]
+    python -m benchmarks quality [--out quality.json]
+    python -m benchmarks plot results-*.json --out-dir docs/benchmarks
 
-Load: `hfsearch load` (read, check, COPY, upsert, full-text and HNSW indexes, statistics)
-against the bare path doing the same work (read the same file, COPY BINARY into an unindexed
-table that computes the same tsvector, build the same GIN and HNSW indexes).
-Query: p50/p95/p99 of lexical, vector and hybrid search against a bare HNSW top-10 query.
-Recall: HNSW recall@10 against exact search across ef_search values.
+`run` generates a synthetic corpus (benchmarks/corpus.py), starts an embedded server in a
+temporary folder and measures, section by section:
+  load         `hfsearch load` against the bare path doing the same work (benchmarks/loads.py)
+  query        p50/p95/p99 of lexical, vector and hybrid search and of a bare HNSW top-10
+  recall       HNSW recall@10 against exact search across ef_search values
+  filters      recall@10 and short results under filters passing 50%, 5% and 0.1% of chunks
+  concurrency  hybrid queries per second with 1, 2, 4 and 8 clients through a pool
+  hnsw         HNSW build time by maintenance_work_mem and parallel workers; vector vs halfvec
+  peers        langchain-postgres and llama-index, each in its own virtual environment
+`quality` compares hfsearch's rankings on the sample with bm25s and numpy (benchmarks/quality.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
+import platform
+import resource
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from importlib.metadata import version
 from pathlib import Path
 
-import numpy as np
+import psycopg
 import pyarrow.parquet as pq
 
+from benchmarks import hnsw, loads, queries
 from benchmarks.corpus import generate, parse_size, query_texts, query_vectors
+from benchmarks.peers.run import PEERS, run_peer
 from hfsearch import migrations
-from hfsearch.database import Connection, connect, start_embedded, stop_embedded
-from hfsearch.loading import load_records
-from hfsearch.search import SearchRequest, search
-from hfsearch.sources import open_source
-from hfsearch.validation import validate
+from hfsearch.database import Connection, connect, pgdata_path, start_embedded, stop_embedded
 
-MODEL = "synthetic-768"
-MAINTENANCE_WORK_MEM = "1GB"
+SECTIONS = ("load", "query", "recall", "filters", "concurrency", "hnsw", "peers")
+EF_VALUES = [10, 20, 40, 100, 200]
+FILTER_SHARES = [0.5, 0.05, 0.001]
+CLIENTS = [1, 2, 4, 8]
 
 
-@dataclass(frozen=True)
-class Latency:
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
+def versions(conn: Connection) -> dict[str, str]:
+    row = conn.execute(
+        "SELECT current_setting('server_version'),"
+        " (SELECT extversion FROM pg_extension WHERE extname = 'vector')"
+    ).fetchone()
+    assert row is not None
+    return {
+        "postgresql": row[0],
+        "pgvector": row[1],
+        "python": platform.python_version(),
+        "psycopg": version("psycopg"),
+        "pgvector-python": version("pgvector"),
+        "cpus": str(os.cpu_count()),
+    }
 
 
-def latency(run: Callable[[int], object], count: int) -> Latency:
-    for i in range(count):  # warm the caches first
-        run(i)
-    times = []
-    for i in range(count):
-        started = time.perf_counter()
-        run(i)
-        times.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(times, n=100)
-    return Latency(round(cuts[49], 2), round(cuts[94], 2), round(cuts[98], 2))
+def sizes_mb(conn: Connection) -> dict[str, float]:
+    rows = conn.execute(
+        """
+        SELECT 'database', pg_database_size(current_database())
+        UNION ALL
+        SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c
+        WHERE c.relname IN ('chunks', 'embeddings', 'posts', 'lexeme_stats', 'bare')
+        """
+    ).fetchall()
+    return {name: round(size / 2**20, 1) for name, size in rows}
 
 
-def load_hfsearch(conn: Connection, path: Path) -> float:
-    started = time.perf_counter()
-    source = open_source(str(path))
-    records = validate(source.name, source.rows, has_vectors=True)
-    load_records(conn, records, vectors_model=MODEL, maintenance_work_mem=MAINTENANCE_WORK_MEM)
-    return time.perf_counter() - started
-
-
-BARE_TABLE = """
-CREATE TABLE bare (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    title text, body text,
-    search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('english', title), 'A')
-        || setweight(to_tsvector('english', body), 'B')
-    ) STORED,
-    embedding vector(768)
-)
-"""
-
-
-def load_bare(conn: Connection, path: Path) -> float:
-    """The physical limit: the same file and indexes, nothing checked, nothing upserted."""
-    started = time.perf_counter()
-    table = pq.read_table(path, columns=["title", "chunk", "embedding"])
-    titles = table.column("title").to_pylist()
-    bodies = table.column("chunk").to_pylist()
-    vectors = np.asarray(table.column("embedding").combine_chunks().values).reshape(-1, 768)
-    with conn.transaction():
-        conn.execute(BARE_TABLE)
-        conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (MAINTENANCE_WORK_MEM,))
-        with (
-            conn.cursor() as cur,
-            cur.copy("COPY bare (title, body, embedding) FROM STDIN (FORMAT BINARY)") as copy,
-        ):
-            copy.set_types(["text", "text", "vector"])
-            for title, body, vector in zip(titles, bodies, vectors, strict=True):
-                copy.write_row((title, body, vector))
-        conn.execute("CREATE INDEX ON bare USING gin (search_vector)")
-        conn.execute("CREATE INDEX ON bare USING hnsw (embedding vector_cosine_ops)")
-        conn.execute("ANALYZE bare")
-    return time.perf_counter() - started
-
-
-def recall_at_10(conn: Connection, vectors: np.ndarray, ef_values: list[int]) -> dict[int, float]:
-    exact = [
-        {
-            h.chunk_id
-            for h in search(conn, SearchRequest("", mode="vector", exact=True), v, MODEL).hits
-        }
-        for v in vectors
-    ]
-    result = {}
-    for ef in ef_values:
-        found = [
-            {
-                h.chunk_id
-                for h in search(conn, SearchRequest("", mode="vector", ef_search=ef), v, MODEL).hits
-            }
-            for v in vectors
-        ]
-        result[ef] = round(
-            float(np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=True)])), 4
-        )
-    return result
-
-
-def run(size: int, queries: int, workdir: Path) -> dict[str, object]:
+def run(
+    size: int, query_count: int, sections: list[str], workdir: Path, maintenance_work_mem: str
+) -> dict[str, object]:
+    results: dict[str, object] = {
+        "chunks": size,
+        "queries": query_count,
+        "sections": sections,
+        "maintenance_work_mem": maintenance_work_mem,
+    }
     corpus = workdir / f"synthetic-{size}.parquet"
+    started = time.perf_counter()
     pq.write_table(generate(size), corpus)
-    url = start_embedded(workdir / "server")
+    results["generate_seconds"] = round(time.perf_counter() - started, 1)
+    results["corpus_file_mb"] = round(corpus.stat().st_size / 2**20, 1)
+    server = workdir / "server"
+    url = start_embedded(server)
+    pgdata = pgdata_path(server)
+    texts, vectors = query_texts(query_count), query_vectors(query_count)
     try:
         migrations.upgrade(url)
         with connect(url) as conn:
-            hfsearch_seconds = load_hfsearch(conn, corpus)
-            bare_seconds = load_bare(conn, corpus)
-            texts, vectors = query_texts(queries), query_vectors(queries)
-
-            def lexical(i: int) -> object:
-                return search(conn, SearchRequest(texts[i], mode="lexical"))
-
-            def vector(i: int) -> object:
-                return search(conn, SearchRequest("", mode="vector"), vectors[i], MODEL)
-
-            def hybrid(i: int) -> object:
-                return search(conn, SearchRequest(texts[i], mode="hybrid"), vectors[i], MODEL)
-
-            def bare_hnsw(i: int) -> object:
-                conn.execute("SET hnsw.ef_search = 100")
-                return conn.execute(
-                    "SELECT id FROM bare ORDER BY embedding <=> %s LIMIT 10", (vectors[i],)
-                ).fetchall()
-
-            latencies = {
-                name: asdict(latency(fn, queries))
-                for name, fn in [
-                    ("bare_hnsw", bare_hnsw),
-                    ("lexical", lexical),
-                    ("vector", vector),
-                    ("hybrid", hybrid),
-                ]
+            results["versions"] = versions(conn)
+            # Loading is not optional: every other section needs the rows.
+            mine = loads.load_hfsearch(url, corpus, pgdata, maintenance_work_mem)
+            bare = loads.load_bare(conn, corpus, pgdata, maintenance_work_mem)
+            results["load"] = {
+                "hfsearch": {**asdict(mine), "rows_per_second": round(size / mine.seconds)},
+                "bare": {**asdict(bare), "rows_per_second": round(size / bare.seconds)},
+                "hfsearch_speed_vs_bare": round(bare.seconds / mine.seconds, 3),
             }
-            recall = recall_at_10(conn, vectors[: min(queries, 100)], [10, 20, 40, 100, 200])
-            sizes = dict(
-                conn.execute(
-                    "SELECT 'database_bytes', pg_database_size(current_database())"
-                ).fetchall()
-            )
+            results["sizes_mb"] = sizes_mb(conn)
+            if "query" in sections:
+                latency = queries.latencies(conn, texts, vectors)
+                results["latency_ms"] = latency
+                results["hybrid_p50_vs_bare_hnsw"] = round(
+                    latency["hybrid"]["p50_ms"] / latency["bare_hnsw"]["p50_ms"], 2
+                )
+            recall_vectors = vectors[: min(query_count, 100)]
+            if "recall" in sections:
+                results["recall_at_10_by_ef_search"] = queries.recall_by_ef_search(
+                    conn, recall_vectors, EF_VALUES
+                )
+            if "filters" in sections:
+                results["filtered_recall"] = queries.filtered_recall(
+                    conn, recall_vectors, FILTER_SHARES
+                )
+            if "concurrency" in sections:
+                results["throughput_hybrid"] = queries.throughput(
+                    url, texts, vectors, CLIENTS, seconds=10 if size >= 100_000 else 3
+                )
+            if "hnsw" in sections:
+                results["hnsw"] = hnsw.hnsw_builds(
+                    conn, recall_vectors, hnsw.BUILD_SETTINGS, EF_VALUES
+                )
+        if "peers" in sections:
+            results["peers"] = run_peers(url, corpus, workdir, texts, vectors, maintenance_work_mem)
     finally:
-        stop_embedded(workdir / "server")
-    return {
-        "chunks": size,
-        "load": {
-            "hfsearch_seconds": round(hfsearch_seconds, 2),
-            "hfsearch_rows_per_second": round(size / hfsearch_seconds),
-            "bare_seconds": round(bare_seconds, 2),
-            "bare_rows_per_second": round(size / bare_seconds),
-            "hfsearch_speed_vs_bare": round(bare_seconds / hfsearch_seconds, 3),
-        },
-        "latency_ms": latencies,
-        "hybrid_p50_vs_bare_hnsw": round(
-            latencies["hybrid"]["p50_ms"] / latencies["bare_hnsw"]["p50_ms"], 2
-        ),
-        "recall_at_10_by_ef_search": recall,
-        **sizes,
-    }
+        stop_embedded(server)
+    results["harness_peak_rss_mb"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
+    return results
+
+
+def run_peers(
+    url: str,
+    corpus: Path,
+    workdir: Path,
+    texts: list[str],
+    vectors: object,
+    maintenance_work_mem: str,
+) -> dict[str, object]:
+    query_file = workdir / "queries.json"
+    query_file.write_text(json.dumps({"texts": texts, "vectors": vectors.tolist()}))  # type: ignore[attr-defined]
+    results: dict[str, object] = {}
+    with psycopg.connect(url, autocommit=True) as admin:
+        for peer in PEERS:
+            database = f"peer_{peer}"
+            admin.execute(f"CREATE DATABASE {database}")
+            peer_url = url.replace("/hfsearch?", f"/{database}?")
+            results.update(run_peer(peer, peer_url, corpus, query_file, maintenance_work_mem))
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__.split("\n\n")[0]
+        prog="python -m benchmarks",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 2)[2],
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="load, query and recall at one size")
     run_parser.add_argument("--size", default="10k", help="1k, 10k, 100k, 1m or a number")
     run_parser.add_argument("--queries", type=int, default=200)
+    run_parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma-separated, of {','.join(SECTIONS)}"
+    )
+    run_parser.add_argument(
+        "--maintenance-work-mem",
+        default="1GB",
+        help="for both loads' index builds; HNSW builds are fast while the graph fits in it",
+    )
     run_parser.add_argument("--out", type=Path)
+    run_parser.add_argument("--workdir", type=Path, help="default: a temporary folder")
+    quality_parser = sub.add_parser("quality", help="hfsearch vs bm25s and numpy on the sample")
+    quality_parser.add_argument("--out", type=Path)
+    plot_parser = sub.add_parser("plot", help="PNG plots from run results")
+    plot_parser.add_argument("results", type=Path, nargs="+")
+    plot_parser.add_argument("--out-dir", type=Path, default=Path("docs/benchmarks"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="hfsearch-bench-") as workdir:
-        results = run(parse_size(args.size), args.queries, Path(workdir))
+
+    if args.command == "run":
+        sections = [s for s in args.sections.split(",") if s]
+        unknown = sorted(set(sections) - set(SECTIONS))
+        if unknown:
+            parser.error(f"unknown sections: {', '.join(unknown)}")
+        if args.workdir:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            results = run(
+                parse_size(args.size),
+                args.queries,
+                sections,
+                args.workdir,
+                args.maintenance_work_mem,
+            )
+        else:
+            with tempfile.TemporaryDirectory(prefix="hfsearch-bench-") as workdir:
+                results = run(
+                    parse_size(args.size),
+                    args.queries,
+                    sections,
+                    Path(workdir),
+                    args.maintenance_work_mem,
+                )
+    elif args.command == "quality":
+        from benchmarks.quality import compare
+
+        results = compare()
+    else:
+        from benchmarks.plots import plot
+
+        for written in plot(args.results, args.out_dir):
+            print(written)
+        return
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.__main__ import run
+from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
 from benchmarks.corpus import generate, query_vectors
+from benchmarks.hnsw import BUILD_SETTINGS
 
 
 def test_the_synthetic_corpus_is_reproducible_and_shaped_like_the_real_one() -> None:
@@ -32,11 +33,55 @@ def test_the_synthetic_corpus_is_reproducible_and_shaped_like_the_real_one() -> 
 
 
 def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
-    results = run(size=500, queries=20, workdir=tmp_path)
-    assert results["chunks"] == 500
+    sections = [s for s in SECTIONS if s != "peers"]  # the peers: the next test
+    results = run(
+        size=1000,
+        query_count=20,
+        sections=sections,
+        workdir=tmp_path,
+        maintenance_work_mem="256MB",
+    )
+    assert results["chunks"] == 1000
     load = results["load"]
-    assert load["hfsearch_seconds"] > 0 and load["bare_seconds"] > 0  # type: ignore[index]
-    assert set(results["latency_ms"]) == {"bare_hnsw", "lexical", "vector", "hybrid"}  # type: ignore[arg-type]
+    for path in ("hfsearch", "bare"):
+        assert load[path]["seconds"] > 0 and load[path]["server_peak_pss_mb"] > 0
+    assert load["hfsearch"]["peak_rss_mb"] > 0
+    assert results["sizes_mb"]["chunks"] > 0 and results["sizes_mb"]["bare"] > 0
+    assert set(results["latency_ms"]) == {"bare_hnsw", "lexical", "vector", "hybrid"}
     recall = results["recall_at_10_by_ef_search"]
-    assert all(0 <= value <= 1 for value in recall.values())  # type: ignore[attr-defined]
-    assert recall[200] >= 0.9  # type: ignore[index]
+    assert set(recall) == set(EF_VALUES)
+    assert all(0 <= value <= 1 for value in recall.values()) and recall[200] >= 0.9
+    filtered = results["filtered_recall"]
+    assert round(filtered["50.0%"]["mean_share_passing"], 1) == 0.5
+    assert all(f["short_results"] == 0 for f in filtered.values())
+    assert all(f["recall_at_10"] >= 0.9 for f in filtered.values())
+    assert set(results["throughput_hybrid"]) == set(CLIENTS)
+    assert all(t["queries"] > 0 for t in results["throughput_hybrid"].values())
+    builds = results["hnsw"]["builds"]
+    assert [(b["maintenance_work_mem"], b["parallel_workers"]) for b in builds] == BUILD_SETTINGS
+    storage = results["hnsw"]["storage"]
+    # halfvec stores two bytes a dimension instead of four
+    assert storage["halfvec"]["index_mb"] < 0.75 * storage["vector"]["index_mb"]
+
+
+def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
+    """langchain-postgres and llama-index at a smoke size (their environments are made on the
+    first run, in .bench-venvs/)."""
+    results = run(
+        size=300,
+        query_count=10,
+        sections=["peers"],
+        workdir=tmp_path,
+        maintenance_work_mem="64MB",
+    )
+    peers = results["peers"]
+    assert set(peers) == {
+        "PGVector.add_embeddings",
+        "PGVectorStore (hybrid)",
+        "PGVectorStore.add (hybrid, HNSW)",
+    }
+    for name, peer in peers.items():
+        assert peer["rows_per_second"] > 0, name
+        assert peer["hits_for_first_query"]["vector"] == 10, name
+        assert all(m["p50_ms"] > 0 for m in peer["latency_ms"].values()), name
+    assert peers["PGVectorStore (hybrid)"]["hits_for_first_query"]["hybrid"] == 10

@@ -1,0 +1,137 @@
+"""From file to searchable state: `hfsearch load` against the bare path doing the same work.
+
+hfsearch loads through its command line, as a user would, in its own process, so its peak
+memory is its own. The bare path reads the same file, COPYs it (FORMAT BINARY) into an
+unindexed table whose generated column computes the same tsvector, then builds the same GIN
+and HNSW indexes: the physical limit of the work, nothing checked, nothing upserted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from hfsearch.database import Connection
+
+MODEL = "synthetic-768"
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    seconds: float
+    peak_rss_mb: float  # of the loading process (0: the bare path runs in the harness)
+    server_peak_pss_mb: float  # all the server's processes together, sampled
+
+
+def pss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def server_pids(pgdata: Path) -> list[int]:
+    """The postmaster and its children (backends, workers) of the server in `pgdata`."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+@contextmanager
+def server_memory(pgdata: Path, peak: list[float]) -> Iterator[None]:
+    """Sample the server's total proportional set size every half second into peak[0]."""
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], sum(pss_mb(pid) for pid in server_pids(pgdata)))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def load_hfsearch(url: str, path: Path, pgdata: Path, maintenance_work_mem: str) -> LoadRun:
+    env = {
+        **os.environ,
+        "HFSEARCH_DATABASE_URL": url,
+        "HFSEARCH_MAINTENANCE_WORK_MEM": maintenance_work_mem,
+    }
+    hfsearch = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hfsearch"
+    command = [str(hfsearch), "load", str(path), "--vectors-model", MODEL]
+    peak = [0.0]
+    started = time.perf_counter()
+    with server_memory(pgdata, peak):
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        assert process.stderr is not None
+        raise RuntimeError(f"hfsearch load failed: {process.stderr.read().decode()[-2000:]}")
+    return LoadRun(round(seconds, 2), round(usage.ru_maxrss / 1024, 1), round(peak[0], 1))
+
+
+BARE_TABLE = """
+CREATE TABLE bare (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    title text, body text,
+    search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A')
+        || setweight(to_tsvector('english', body), 'B')
+    ) STORED,
+    embedding vector(768)
+)
+"""
+
+
+def load_bare(conn: Connection, path: Path, pgdata: Path, maintenance_work_mem: str) -> LoadRun:
+    peak = [0.0]
+    started = time.perf_counter()
+    with server_memory(pgdata, peak):
+        table = pq.read_table(path, columns=["title", "chunk", "embedding"])
+        titles = table.column("title").to_pylist()
+        bodies = table.column("chunk").to_pylist()
+        vectors = np.asarray(table.column("embedding").combine_chunks().values).reshape(-1, 768)
+        with conn.transaction():
+            conn.execute(BARE_TABLE)
+            conn.execute(
+                "SELECT set_config('maintenance_work_mem', %s, true)", (maintenance_work_mem,)
+            )
+            with (
+                conn.cursor() as cur,
+                cur.copy("COPY bare (title, body, embedding) FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                copy.set_types(["text", "text", "vector"])
+                for title, body, vector in zip(titles, bodies, vectors, strict=True):
+                    copy.write_row((title, body, vector))
+            conn.execute("CREATE INDEX ON bare USING gin (search_vector)")
+            conn.execute("CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)")
+            conn.execute("ANALYZE bare")
+    return LoadRun(round(time.perf_counter() - started, 2), 0.0, round(peak[0], 1))

@@ -1,0 +1,168 @@
+"""langchain-postgres 0.0.19 on the benchmark's rows (run in .bench-venvs/langchain).
+
+Two of its stores, as its documentation shows them:
+- the legacy `PGVector` and its bulk `add_embeddings` (batches of 10,000: one call with more
+  than 13,107 rows exceeds PostgreSQL's 65,535 bind parameters), then an HNSW index;
+  vector search only.
+- the newer `PGVectorStore` with a `HybridSearchConfig` (a stored tsvector column and a GIN
+  index) and its HNSW index: vector and hybrid search (two statements, fused in Python).
+Queries ask for 10 results with hnsw.ef_search 100 and 100 candidates per side, as hfsearch's do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Sequence
+
+import numpy as np
+import sqlalchemy
+from langchain_core.embeddings import Embeddings
+from langchain_postgres import PGEngine, PGVector, PGVectorStore
+from langchain_postgres.v2.hybrid_search_config import HybridSearchConfig
+from langchain_postgres.v2.indexes import HNSWIndex, HNSWQueryOptions
+
+from benchmarks.peers.inputs import PeerInputs, read_inputs, sqlalchemy_url
+from benchmarks.timing import latency
+
+BATCH = 10_000
+K = 10
+EF_SEARCH = 100
+DEPTH = 100  # candidates from each side before fusion, as hfsearch takes
+
+
+class PrecomputedEmbeddings(Embeddings):
+    """The queries' vectors, computed by the harness: no model runs in this process."""
+
+    def __init__(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.by_text = {
+            text: [float(x) for x in vector] for text, vector in zip(texts, vectors, strict=True)
+        }
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.by_text[text]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.by_text[text] for text in texts]
+
+
+def hybrid_config(query: str = "") -> HybridSearchConfig:
+    """A new config per query: the store writes the first query's text into a shared one
+    (`fts_query`) and would search every later query's words with it."""
+    return HybridSearchConfig(
+        tsv_column="content_tsv",
+        tsv_lang="pg_catalog.english",
+        fts_query=query,
+        primary_top_k=DEPTH,
+        secondary_top_k=DEPTH,
+    )
+
+
+def legacy(inputs: PeerInputs, embeddings: Embeddings) -> dict[str, object]:
+    engine = sqlalchemy.create_engine(
+        sqlalchemy_url(inputs.url, "psycopg"),
+        connect_args={"options": f"-c hnsw.ef_search={EF_SEARCH}"},
+    )
+    store = PGVector(
+        embeddings,
+        connection=engine,
+        embedding_length=inputs.vectors.shape[1],
+        collection_name="bench",
+        pre_delete_collection=True,
+    )
+    started = time.perf_counter()
+    for start in range(0, len(inputs.texts), BATCH):
+        store.add_embeddings(
+            inputs.texts[start : start + BATCH],
+            inputs.vectors[start : start + BATCH].tolist(),
+            metadatas=[{"title": t} for t in inputs.titles[start : start + BATCH]],
+        )
+    rows_seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"SET maintenance_work_mem = '{inputs.maintenance_work_mem}'"))
+        conn.execute(
+            sqlalchemy.text(
+                "CREATE INDEX ON langchain_pg_embedding USING hnsw (embedding vector_cosine_ops)"
+            )
+        )
+    seconds = time.perf_counter() - started
+
+    def vector(i: int) -> list[object]:
+        return store.similarity_search_with_score_by_vector(inputs.query_vectors[i].tolist(), k=K)
+
+    return {
+        "load_seconds": round(seconds, 2),
+        "rows_seconds": round(rows_seconds, 2),
+        "rows_per_second": round(len(inputs.texts) / seconds),
+        "latency_ms": {"vector": latency(vector, len(inputs.query_texts)).__dict__},
+        "hits_for_first_query": {"vector": len(vector(0))},
+    }
+
+
+def hybrid_store(inputs: PeerInputs, embeddings: Embeddings) -> dict[str, object]:
+    engine = PGEngine.from_connection_string(sqlalchemy_url(inputs.url, "asyncpg"))
+    config = hybrid_config()
+    engine.init_vectorstore_table(
+        "bench_v2",
+        inputs.vectors.shape[1],
+        hybrid_search_config=config,
+        overwrite_existing=True,
+    )
+    store = PGVectorStore.create_sync(
+        engine,
+        embeddings,
+        "bench_v2",
+        hybrid_search_config=config,
+        index_query_options=HNSWQueryOptions(ef_search=EF_SEARCH),
+    )
+    started = time.perf_counter()
+    for start in range(0, len(inputs.texts), BATCH):
+        store.add_embeddings(
+            inputs.texts[start : start + BATCH],
+            inputs.vectors[start : start + BATCH].tolist(),
+            ids=[str(uuid.uuid4()) for _ in inputs.texts[start : start + BATCH]],
+        )
+    rows_seconds = time.perf_counter() - started
+    store.apply_vector_index(HNSWIndex())
+    store.apply_hybrid_search_index()
+    seconds = time.perf_counter() - started
+
+    def vector(i: int) -> list[object]:
+        # No hybrid config here: it would widen the vector side to DEPTH results.
+        return store.similarity_search_by_vector(
+            inputs.query_vectors[i].tolist(), k=K, hybrid_search_config=None
+        )
+
+    def hybrid(i: int) -> list[object]:
+        text = inputs.query_texts[i]
+        return store.similarity_search(text, k=K, hybrid_search_config=hybrid_config(text))
+
+    count = len(inputs.query_texts)
+    return {
+        "load_seconds": round(seconds, 2),
+        "rows_seconds": round(rows_seconds, 2),
+        "rows_per_second": round(len(inputs.texts) / seconds),
+        "latency_ms": {
+            "vector": latency(vector, count).__dict__,
+            "hybrid": latency(hybrid, count).__dict__,
+        },
+        "hits_for_first_query": {"vector": len(vector(0)), "hybrid": len(hybrid(0))},
+    }
+
+
+def main() -> None:
+    inputs = read_inputs(__doc__.split("\n\n")[0])
+    embeddings = PrecomputedEmbeddings(inputs.query_texts, inputs.query_vectors)
+    print(
+        json.dumps(
+            {
+                "PGVector.add_embeddings": legacy(inputs, embeddings),
+                "PGVectorStore (hybrid)": hybrid_store(inputs, embeddings),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Query latency, recall against exact search (with and without filters), and throughput
+through a connection pool."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import asdict
+
+import numpy as np
+from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool
+
+from benchmarks.loads import MODEL
+from benchmarks.timing import latency
+from hfsearch.database import Connection
+from hfsearch.search import SearchRequest, search
+
+BARE_TOP_10 = "SELECT id FROM bare ORDER BY embedding <=> %s LIMIT 10"
+
+
+def latencies(
+    conn: Connection, texts: list[str], vectors: np.ndarray
+) -> dict[str, dict[str, float]]:
+    def lexical(i: int) -> object:
+        return search(conn, SearchRequest(texts[i], mode="lexical"))
+
+    def vector(i: int) -> object:
+        return search(conn, SearchRequest("", mode="vector"), vectors[i], MODEL)
+
+    def hybrid(i: int) -> object:
+        return search(conn, SearchRequest(texts[i], mode="hybrid"), vectors[i], MODEL)
+
+    def bare_hnsw(i: int) -> object:
+        return conn.execute(BARE_TOP_10, (vectors[i],)).fetchall()
+
+    conn.execute("SET hnsw.ef_search = 100")  # for the bare query; hfsearch sets its own
+    modes = [("bare_hnsw", bare_hnsw), ("lexical", lexical), ("vector", vector), ("hybrid", hybrid)]
+    return {name: asdict(latency(run, len(texts))) for name, run in modes}
+
+
+def chunk_ids(conn: Connection, request: SearchRequest, vector: np.ndarray) -> list[int]:
+    return [hit.chunk_id for hit in search(conn, request, vector, MODEL).hits]
+
+
+def recall_by_ef_search(
+    conn: Connection, vectors: np.ndarray, ef_values: list[int]
+) -> dict[int, float]:
+    exact = [set(chunk_ids(conn, SearchRequest("", mode="vector", exact=True), v)) for v in vectors]
+    result = {}
+    for ef in ef_values:
+        request = SearchRequest("", mode="vector", ef_search=ef)
+        found = [set(chunk_ids(conn, request, v)) for v in vectors]
+        result[ef] = round(
+            float(np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=True)])), 4
+        )
+    return result
+
+
+def date_windows(
+    conn: Connection, share: float, count: int, seed: int = 11
+) -> list[tuple[dt.date, dt.date]]:
+    """`count` date ranges each holding about `share` of the chunks (posts have dates)."""
+    dates = [
+        row[0]
+        for row in conn.execute(
+            "SELECT p.published_on FROM chunks c JOIN posts p ON p.id = c.post_id"
+            " ORDER BY p.published_on"
+        )
+    ]
+    rng = np.random.default_rng(seed)
+    span = max(int(share * len(dates)), 1)
+    windows = []
+    for start in rng.integers(0, len(dates) - span + 1, size=count):
+        windows.append((dates[start], dates[start + span - 1]))
+    return windows
+
+
+def filtered_recall(
+    conn: Connection, vectors: np.ndarray, shares: list[float]
+) -> dict[str, dict[str, float]]:
+    """Recall@10 of filtered vector search against exact search under the same filter, and
+    how many queries came back short although at least 10 chunks passed the filter."""
+    total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # type: ignore[index]
+    result = {}
+    for share in shares:
+        recalls, short, passing = [], 0, []
+        for vector, (since, until) in zip(
+            vectors, date_windows(conn, share, len(vectors)), strict=True
+        ):
+            matches = conn.execute(
+                "SELECT count(*) FROM chunks c JOIN posts p ON p.id = c.post_id"
+                " WHERE p.published_on BETWEEN %s AND %s",
+                (since, until),
+            ).fetchone()[0]  # type: ignore[index]
+            passing.append(matches / total)
+            request = SearchRequest("", mode="vector", since=since, until=until)
+            exact = chunk_ids(
+                conn, SearchRequest("", mode="vector", exact=True, since=since, until=until), vector
+            )
+            found = chunk_ids(conn, request, vector)
+            if matches >= 10 and len(found) < 10:
+                short += 1
+            if exact:
+                recalls.append(len(set(found) & set(exact)) / len(exact))
+        result[f"{share:.1%}"] = {
+            "mean_share_passing": round(float(np.mean(passing)), 5),
+            "recall_at_10": round(float(np.mean(recalls)), 4),
+            "short_results": short,
+            "queries": len(vectors),
+        }
+    return result
+
+
+def throughput(
+    url: str, texts: list[str], vectors: np.ndarray, clients: list[int], seconds: float
+) -> dict[int, dict[str, float]]:
+    """Hybrid queries per second with N threads sharing a pool of N connections, configured
+    as SearchClient configures its pool."""
+    result = {}
+    for count in clients:
+        with ConnectionPool(
+            url,
+            min_size=count,
+            max_size=count,
+            kwargs={"autocommit": True},
+            configure=register_vector,
+            open=True,
+        ) as pool:
+            pool.wait()
+            done = [0] * count
+            deadline = time.perf_counter() + seconds
+            threads = [
+                threading.Thread(
+                    target=_client, args=(pool, texts, vectors, s, count, deadline, done)
+                )
+                for s in range(count)
+            ]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        result[count] = {"queries": sum(done), "queries_per_second": round(sum(done) / elapsed, 1)}
+    return result
+
+
+def _client(
+    pool: ConnectionPool[Connection],
+    texts: list[str],
+    vectors: np.ndarray,
+    slot: int,
+    stride: int,
+    deadline: float,
+    done: list[int],
+) -> None:
+    i = slot
+    while time.perf_counter() < deadline:
+        with pool.connection() as conn:
+            request = SearchRequest(texts[i % len(texts)], mode="hybrid")
+            search(conn, request, vectors[i % len(texts)], MODEL)
+        done[slot] += 1
+        i += stride

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from benchmarks.queries import index_scans_only
 from hfsearch.database import Connection
 
 # (maintenance_work_mem, max_parallel_maintenance_workers): PostgreSQL's defaults first.
@@ -42,8 +43,8 @@ def index_mb(conn: Connection, name: str) -> float:
 def recall(
     conn: Connection, query: str, vectors: np.ndarray, exact: list[set[int]], ef: int
 ) -> float:
-    conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef),))
-    found = [{row[0] for row in conn.execute(query, (v,))} for v in vectors]
+    with index_scans_only(conn, ef):
+        found = [{row[0] for row in conn.execute(query, (v,))} for v in vectors]
     return round(float(np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=True)])), 4)
 
 

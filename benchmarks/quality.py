@@ -114,7 +114,7 @@ def numpy_ranking(conn: Connection, embedder: Embedder) -> Ranking:
 
 
 def compare() -> dict[str, object]:
-    queries = read_queries(QUERIES)
+    """The sample loaded and embedded in a new embedded server, then `compare_on` it."""
     with tempfile.TemporaryDirectory(prefix="hfsearch-quality-") as workdir:
         url = start_embedded(Path(workdir))
         try:
@@ -124,30 +124,41 @@ def compare() -> dict[str, object]:
                 source = open_source(str(SAMPLE))
                 load_records(conn, validate(source.name, source.rows, has_vectors=True))
                 embed_chunks(conn, embedder)
-                rankings = {
-                    "hfsearch lexical (BM25 in SQL)": hfsearch_ranking(conn, embedder, "lexical"),
-                    "bm25s": bm25s_ranking(conn),
-                    "hfsearch vector (HNSW)": hfsearch_ranking(conn, embedder, "vector"),
-                    "hfsearch vector (exact)": hfsearch_ranking(conn, embedder, "vector", True),
-                    "numpy cosine": numpy_ranking(conn, embedder),
-                    "hfsearch hybrid (RRF)": hfsearch_ranking(conn, embedder, "hybrid"),
-                }
-                cached = {name: _cached(rank) for name, rank in rankings.items()}
-                table = {name: scores(queries, rank) for name, rank in cached.items()}
-                agreement = {
-                    "bm25s top 10 shared with hfsearch lexical": overlap(
-                        queries, cached["hfsearch lexical (BM25 in SQL)"], cached["bm25s"]
-                    ),
-                    "numpy top 10 shared with hfsearch vector (exact)": overlap(
-                        queries, cached["hfsearch vector (exact)"], cached["numpy cosine"]
-                    ),
-                    "numpy top 10 shared with hfsearch vector (HNSW)": overlap(
-                        queries, cached["hfsearch vector (HNSW)"], cached["numpy cosine"]
-                    ),
-                }
+                return compare_on(conn, embedder, read_queries(QUERIES))
         finally:
             stop_embedded(Path(workdir))
-    return {"queries": len(queries), "metrics": table, "agreement": agreement}
+
+
+def compare_on(
+    conn: Connection, embedder: Embedder, queries: list[JudgedQuery]
+) -> dict[str, object]:
+    rankings = {
+        "hfsearch lexical (BM25 in SQL)": hfsearch_ranking(conn, embedder, "lexical"),
+        "bm25s": bm25s_ranking(conn),
+        "hfsearch vector (HNSW)": hfsearch_ranking(conn, embedder, "vector"),
+        "hfsearch vector (exact)": hfsearch_ranking(conn, embedder, "vector", exact=True),
+        "numpy cosine": numpy_ranking(conn, embedder),
+        "hfsearch hybrid (RRF)": hfsearch_ranking(conn, embedder, "hybrid"),
+    }
+    cached = {name: _cached(rank) for name, rank in rankings.items()}
+    pairs = {
+        "bm25s top 10 shared with hfsearch lexical": ("hfsearch lexical (BM25 in SQL)", "bm25s"),
+        "numpy top 10 shared with hfsearch vector (exact)": (
+            "hfsearch vector (exact)",
+            "numpy cosine",
+        ),
+        "numpy top 10 shared with hfsearch vector (HNSW)": (
+            "hfsearch vector (HNSW)",
+            "numpy cosine",
+        ),
+    }
+    return {
+        "queries": len(queries),
+        "metrics": {name: scores(queries, rank) for name, rank in cached.items()},
+        "agreement": {
+            label: overlap(queries, cached[a], cached[b]) for label, (a, b) in pairs.items()
+        },
+    }
 
 
 def _cached(rank: Ranking) -> Ranking:

@@ -130,3 +130,17 @@ def login_role(server_url: str, group: str) -> str:
 def as_role(url: str, role: str) -> str:
     """The same database, connecting as `role` (the embedded server trusts local logins)."""
     return url.replace("postgresql://postgres:@", f"postgresql://{role}:@", 1)
+
+
+def debug_notices(conn: Connection, prefix: str) -> list[str]:
+    """From now on, collect the RAISE DEBUG messages starting with `prefix` that the
+    connection's statements raise (the SQL functions say which path they took so)."""
+    messages: list[str] = []
+
+    def collect(notice: psycopg.errors.Diagnostic) -> None:
+        if (notice.message_primary or "").startswith(prefix):
+            messages.append(notice.message_primary or "")
+
+    conn.add_notice_handler(collect)
+    conn.execute("SET client_min_messages = debug1")
+    return messages

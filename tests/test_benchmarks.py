@@ -9,6 +9,9 @@ import numpy as np
 from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
 from benchmarks.corpus import generate, query_vectors
 from benchmarks.hnsw import BUILD_SETTINGS
+from benchmarks.loads import BARE_TABLE
+from benchmarks.queries import BARE_TOP_10, index_scans_only
+from hfsearch.database import Connection
 
 
 def test_the_synthetic_corpus_is_reproducible_and_shaped_like_the_real_one() -> None:
@@ -85,3 +88,39 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
         assert peer["hits_for_first_query"]["vector"] == 10, name
         assert all(m["p50_ms"] > 0 for m in peer["latency_ms"].values()), name
     assert peers["PGVectorStore (hybrid)"]["hits_for_first_query"]["hybrid"] == 10
+
+
+def test_quality_references_agree_with_hfsearch(search_db_url: str, minilm: str) -> None:
+    """numpy's exact cosine must rank exactly as hfsearch's exact mode; bm25s (its own
+    tokenizer and stop words) close to hfsearch's BM25."""
+    from benchmarks.quality import QUERIES, compare_on
+    from hfsearch.client import cached_embedder
+    from hfsearch.database import connect
+    from hfsearch.evaluation import read_queries
+
+    with connect(search_db_url) as conn:
+        results = compare_on(conn, cached_embedder(minilm), read_queries(QUERIES))
+    agreement = results["agreement"]
+    assert agreement["numpy top 10 shared with hfsearch vector (exact)"] == 1.0
+    assert agreement["bm25s top 10 shared with hfsearch lexical"] >= 0.6
+    metrics = results["metrics"]
+    assert metrics["numpy cosine"] == metrics["hfsearch vector (exact)"]
+    assert all(0 < m["nDCG@10"] <= 1 for m in metrics.values())
+
+
+def test_the_bare_baseline_reads_its_hnsw_index(conn: Connection) -> None:
+    """On a small table the planner prefers an exact scan of the out-of-line vectors: the
+    bare "HNSW" figures must come from the index all the same."""
+    conn.execute(BARE_TABLE)
+    conn.execute(
+        "INSERT INTO bare (title, body, embedding) SELECT 't', 'b', v FROM unnest(%s::vector[]) v",
+        (list(query_vectors(300, seed=2)),),
+    )
+    conn.execute("CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)")
+    conn.execute("ANALYZE bare")
+    explain = "EXPLAIN " + BARE_TOP_10
+    vector = query_vectors(1, seed=4)[0]
+    with index_scans_only(conn):
+        plan = " ".join(row[0] for row in conn.execute(explain, (vector,)))
+    assert "Index Scan using bare_hnsw" in plan
+    assert conn.execute("SHOW enable_seqscan").fetchone() == ("on",)  # left as it was

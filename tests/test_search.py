@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import debug_notices
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -118,6 +119,31 @@ def test_exact_and_hnsw_vector_search_agree_on_a_small_corpus(client: SearchClie
     approximate = client.search(query, mode="vector", k=10)
     exact = client.search(query, mode="vector", k=10, exact=True)
     assert keys(approximate) == keys(exact)
+
+
+def test_the_vector_side_fetches_more_only_when_windows_need_it(
+    search_db_url: str, minilm: str
+) -> None:
+    """A model with one vector a chunk is answered by one `depth`-vector fetch; MiniLM's windows
+    (219 vectors for the sample's 100 chunks) need the wider one to fill 100 chunks."""
+    # the query vector: the model's first stored one
+    call = (
+        "SELECT count(*) FROM hfsearch_vector("
+        " (SELECT embedding FROM embeddings WHERE model_id = %s LIMIT 1), %s, NULL, %s)"
+    )
+    with connect(search_db_url) as conn:
+        widened = debug_notices(conn, "hfsearch_vector:")
+        models = dict(conn.execute("SELECT name, id FROM embedding_models").fetchall())
+        dataset_model = next(name for name in models if name.startswith("dataset:"))
+        for model, depth, chunks, widens in [
+            (dataset_model, 100, 100, False),
+            (dataset_model, 10, 10, False),
+            (minilm, 100, 100, True),
+        ]:
+            widened.clear()
+            count = conn.execute(call, (models[model], model, depth)).fetchone()
+            assert count == (chunks,), model
+            assert bool(widened) == widens, (model, depth, widened)
 
 
 def test_hybrid_explains_each_result(client: SearchClient) -> None:

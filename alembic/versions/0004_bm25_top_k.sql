@@ -27,6 +27,8 @@ AS $$
 DECLARE
     -- A term held by at most this share of the chunks is essential.
     essential_share constant double precision := 0.02;
+    -- A split is tried when its essential terms hold at most this share of the matches.
+    worth_trying constant double precision := 0.6;
     -- Scores every chunk that $2 matches on all the query's terms ($1), best first.
     scoring constant text := $sql$
         WITH query_terms AS (
@@ -34,9 +36,12 @@ DECLARE
             FROM lexeme_stats s CROSS JOIN corpus_stats c
             WHERE s.lexeme = ANY ($1)
         ),
-        matches AS (
+        matches AS MATERIALIZED (
             -- Each matching chunk's document cut down to the query's lexemes by C functions,
             -- so only those few entries are unnested below, not the whole document.
+            -- MATERIALIZED: found through the GIN index on its own. Inlined, the planner
+            -- could walk the primary key in id order for the GROUP BY below, testing every
+            -- chunk's document against the tsquery (measured: 19 ms instead of 1 ms at 10k).
             SELECT ch.id, ch.token_count,
                    ts_delete(ch.search_vector, tsvector_to_array(ts_delete(ch.search_vector, $1)))
                        AS query_part
@@ -62,6 +67,7 @@ DECLARE
     $sql$;
     terms text[];
     bounds double precision[];  -- bounds[i]: the most terms[i] can add to any chunk's score
+    reach bigint[];  -- reach[i]: chunks holding terms[1] .. terms[i], counted with repeats
     essential_count integer;
     threshold double precision;
     ids bigint[];
@@ -70,9 +76,10 @@ BEGIN
     -- The query's known terms, rarest first. The first guess at the essential ones: the rare
     -- terms, and enough of the next to hold `depth` chunks between them.
     SELECT array_agg(t.lexeme ORDER BY t.nth), array_agg(t.bound ORDER BY t.nth),
+           array_agg(t.cumulative_chunks ORDER BY t.nth),
            greatest(count(*) FILTER (WHERE t.chunks <= essential_share * t.corpus_chunks),
                     min(t.nth) FILTER (WHERE t.cumulative_chunks >= depth), 1)
-    INTO terms, bounds, essential_count
+    INTO terms, bounds, reach, essential_count
     FROM (
         SELECT s.lexeme, s.chunks, c.chunks AS corpus_chunks,
                ln(1 + (c.chunks - s.chunks + 0.5) / (s.chunks + 0.5)) * (k1 + 1) AS bound,
@@ -86,6 +93,8 @@ BEGIN
     -- second takes as essential every term until the rest together cannot reach that floor.
     FOR attempt IN 1..2 LOOP
         EXIT WHEN essential_count >= cardinality(terms);
+        -- A first try that would read most of what scoring every match reads is not worth it.
+        EXIT WHEN attempt = 1 AND reach[essential_count] > worth_trying * reach[cardinality(terms)];
         EXECUTE format(
             'SELECT array_agg(id ORDER BY score DESC, id), array_agg(score ORDER BY score DESC, id)'
             ' FROM (%s) AS top (id, score)', scoring)

@@ -3,6 +3,7 @@
     python -m benchmarks run --size 100k [--queries 200] [--sections ...] [--out results.json]
     python -m benchmarks quality [--out quality.json]
     python -m benchmarks plot results-*.json --out-dir docs/benchmarks
+    python -m benchmarks report results-*.json
 
 `run` generates a synthetic corpus (benchmarks/corpus.py), starts an embedded server in a
 temporary folder and measures, section by section:
@@ -14,6 +15,7 @@ temporary folder and measures, section by section:
   hnsw         HNSW build time by maintenance_work_mem and parallel workers; vector vs halfvec
   peers        langchain-postgres and llama-index, each in its own virtual environment
 `quality` compares hfsearch's rankings on the sample with bm25s and numpy (benchmarks/quality.py).
+`report` prints the results as the Markdown tables of BENCHMARKS.md (benchmarks/report.py).
 """
 
 from __future__ import annotations
@@ -96,7 +98,13 @@ def run(
             results["versions"] = versions(conn)
             # Loading is not optional: every other section needs the rows.
             mine = loads.load_hfsearch(url, corpus, pgdata, maintenance_work_mem)
+            # Vacuumed between and after the loads (untimed), so that autovacuum of one
+            # path's tables runs neither during the other's load nor during timed queries.
+            conn.execute("VACUUM (ANALYZE)")
             bare = loads.load_bare(conn, corpus, pgdata, maintenance_work_mem)
+            started = time.perf_counter()
+            conn.execute("VACUUM (ANALYZE)")
+            results["vacuum_seconds"] = round(time.perf_counter() - started, 1)
             results["load"] = {
                 "hfsearch": {**asdict(mine), "rows_per_second": round(size / mine.seconds)},
                 "bare": {**asdict(bare), "rows_per_second": round(size / bare.seconds)},
@@ -182,6 +190,8 @@ def main() -> None:
     plot_parser = sub.add_parser("plot", help="PNG plots from run results")
     plot_parser.add_argument("results", type=Path, nargs="+")
     plot_parser.add_argument("--out-dir", type=Path, default=Path("docs/benchmarks"))
+    report_parser = sub.add_parser("report", help="Markdown tables from run results")
+    report_parser.add_argument("results", type=Path, nargs="+")
     args = parser.parse_args()
 
     if args.command == "run":
@@ -211,6 +221,11 @@ def main() -> None:
         from benchmarks.quality import compare
 
         results = compare()
+    elif args.command == "report":
+        from benchmarks.report import report
+
+        print(report(args.results), end="")
+        return
     else:
         from benchmarks.plots import plot
 

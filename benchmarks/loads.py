@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,8 @@ class LoadRun:
     seconds: float
     peak_rss_mb: float  # of the loading process (0: the bare path runs in the harness)
     server_peak_pss_mb: float  # all the server's processes together, sampled
+    # the bare path's steps (hfsearch's own are in the server log: log_min_duration_statement)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def pss_mb(pid: int) -> float:
@@ -113,25 +115,46 @@ CREATE TABLE bare (
 
 def load_bare(conn: Connection, path: Path, pgdata: Path, maintenance_work_mem: str) -> LoadRun:
     peak = [0.0]
+    phases: dict[str, float] = {}
     started = time.perf_counter()
     with server_memory(pgdata, peak):
         table = pq.read_table(path, columns=["title", "chunk", "embedding"])
         titles = table.column("title").to_pylist()
         bodies = table.column("chunk").to_pylist()
         vectors = np.asarray(table.column("embedding").combine_chunks().values).reshape(-1, 768)
+        phases["read"] = time.perf_counter() - started
         with conn.transaction():
             conn.execute(BARE_TABLE)
             conn.execute(
                 "SELECT set_config('maintenance_work_mem', %s, true)", (maintenance_work_mem,)
             )
             with (
+                timed(phases, "copy"),
                 conn.cursor() as cur,
                 cur.copy("COPY bare (title, body, embedding) FROM STDIN (FORMAT BINARY)") as copy,
             ):
                 copy.set_types(["text", "text", "vector"])
                 for title, body, vector in zip(titles, bodies, vectors, strict=True):
                     copy.write_row((title, body, vector))
-            conn.execute("CREATE INDEX ON bare USING gin (search_vector)")
-            conn.execute("CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)")
+            with timed(phases, "gin"):
+                conn.execute("CREATE INDEX ON bare USING gin (search_vector)")
+            with timed(phases, "hnsw"):
+                conn.execute(
+                    "CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)"
+                )
             conn.execute("ANALYZE bare")
-    return LoadRun(round(time.perf_counter() - started, 2), 0.0, round(peak[0], 1))
+    return LoadRun(
+        round(time.perf_counter() - started, 2),
+        0.0,
+        round(peak[0], 1),
+        {name: round(seconds, 2) for name, seconds in phases.items()},
+    )
+
+
+@contextmanager
+def timed(phases: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = time.perf_counter() - started

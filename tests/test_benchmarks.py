@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from benchmarks.corpus import generate, query_vectors
 from benchmarks.hnsw import BUILD_SETTINGS
 from benchmarks.loads import BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
+from benchmarks.report import report
 from hfsearch.database import Connection
 
 
@@ -65,6 +67,17 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     storage = results["hnsw"]["storage"]
     # halfvec stores two bytes a dimension instead of four
     assert storage["halfvec"]["index_mb"] < 0.75 * storage["vector"]["index_mb"]
+
+    # The report shows each figure beside its baseline, from the JSON as written.
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps(results))
+    markdown = report([saved])
+    ratio = load["hfsearch_speed_vs_bare"]
+    assert f"| 1k | `hfsearch load` | {load['hfsearch']['seconds']:,} |" in markdown
+    assert f"| {ratio:.2f} |" in markdown
+    hybrid = results["latency_ms"]["hybrid"]
+    assert f"| hfsearch hybrid (RRF) | {hybrid['p50_ms']} / {hybrid['p95_ms']}" in markdown
+    assert markdown.count("\n| 8 clients |") == 1 and "| 0.1% |" in markdown
 
 
 def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:

@@ -6,7 +6,14 @@ import dataclasses
 from collections.abc import Sequence
 
 import pytest
-from helpers import EXTENDED_CORPUS, SAMPLE, SEED_EXPORT, fingerprint, row_versions
+from helpers import (
+    EXTENDED_CORPUS,
+    SAMPLE,
+    SEED_EXPORT,
+    debug_notices,
+    fingerprint,
+    row_versions,
+)
 
 from hfsearch.database import Connection
 from hfsearch.errors import ModelMismatchError
@@ -47,6 +54,22 @@ def test_sample_loads_posts_chunks_and_vectors(conn: Connection, sample: list[Ch
         "USING hnsw (((embedding)::vector(768)) vector_cosine_ops) WHERE (model_id = 1)"
         in (index_definitions(conn)["embeddings_model_1_hnsw"])
     )
+
+
+def test_the_vector_index_is_built_by_parallel_workers(
+    conn: Connection, sample: list[ChunkRecord]
+) -> None:
+    """Out-of-line vectors leave `embeddings` a small heap, from which PostgreSQL would plan a
+    one-core HNSW build (revision 0005's storage parameter)."""
+    requests = debug_notices(conn, "building index")
+    load_records(conn, sample)
+    workers = int(conn.execute("SHOW max_parallel_maintenance_workers").fetchone()[0])  # type: ignore[index]
+    assert workers > 0
+    assert any(
+        '"embeddings_model_1_hnsw"' in request
+        and f"with request for {workers} parallel workers" in request
+        for request in requests
+    ), requests
 
 
 def test_posts_hold_parsed_dates_tag_arrays_and_text_as_given(

@@ -1,0 +1,239 @@
+"""Markdown tables from `run` results, for BENCHMARKS.md: every figure next to its baseline.
+
+python -m benchmarks report results-10k.json results-100k.json results-1m.json
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+Run = dict[str, Any]
+MODES = {
+    "bare_hnsw": "bare HNSW top-10",
+    "vector": "hfsearch vector",
+    "lexical": "hfsearch lexical (BM25)",
+    "hybrid": "hfsearch hybrid (RRF)",
+}
+
+
+def report(result_files: list[Path]) -> str:
+    runs = sorted(
+        (json.loads(path.read_text()) for path in result_files), key=lambda r: r["chunks"]
+    )
+    sections = [
+        _load(runs),
+        _sizes(runs),
+        _latency(runs),
+        _throughput(runs),
+        _recall(runs),
+        _filtered(runs),
+        _hnsw(runs),
+        _peers(runs),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def size(run: Run) -> str:
+    chunks = int(run["chunks"])
+    return f"{chunks // 1_000_000}M" if chunks % 1_000_000 == 0 else f"{chunks // 1000}k"
+
+
+def with_key(runs: list[Run], key: str) -> list[Run]:
+    return [run for run in runs if key in run]
+
+
+def _load(runs: list[Run]) -> str:
+    rows = []
+    for run in with_key(runs, "load"):
+        load = run["load"]
+        for path, label in (
+            ("bare", "bare COPY BINARY + GIN + HNSW"),
+            ("hfsearch", "`hfsearch load`"),
+        ):
+            figures = load[path]
+            rows.append(
+                [
+                    size(run),
+                    label,
+                    f"{figures['seconds']:,}",
+                    f"{figures['rows_per_second']:,}",
+                    "1.00" if path == "bare" else f"{load['hfsearch_speed_vs_bare']:.2f}",
+                    f"{figures['peak_rss_mb']:,}" if figures["peak_rss_mb"] else "(harness)",
+                    f"{figures['server_peak_pss_mb']:,}",
+                    ", ".join(f"{k} {v}" for k, v in figures.get("phase_seconds", {}).items()),
+                ]
+            )
+    return table(
+        [
+            "chunks",
+            "path",
+            "seconds",
+            "rows/s",
+            "speed vs bare",
+            "loader peak RSS MB",
+            "server peak PSS MB",
+            "steps (s)",
+        ],
+        rows,
+    )
+
+
+def _sizes(runs: list[Run]) -> str:
+    tables = ["database", "chunks", "embeddings", "lexeme_stats", "posts", "bare"]
+    rows = [
+        [size(run), f"{run['corpus_file_mb']:,}"]
+        + [f"{run['sizes_mb'].get(name, 0):,}" for name in tables]
+        for run in with_key(runs, "sizes_mb")
+    ]
+    return table(["chunks", "Parquet file MB", *(f"{name} MB" for name in tables)], rows)
+
+
+def _latency(runs: list[Run]) -> str:
+    measured = with_key(runs, "latency_ms")
+    if not measured:
+        return ""
+
+    def cell(run: Run, mode: str) -> str:
+        figures = run["latency_ms"][mode]
+        ratio = figures["p50_ms"] / run["latency_ms"]["bare_hnsw"]["p50_ms"]
+        return f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']} ({ratio:.1f}x)"
+
+    rows = [[label, *(cell(run, mode) for run in measured)] for mode, label in MODES.items()]
+    return table(
+        ["p50 / p95 / p99 ms (p50 vs bare HNSW)", *(f"{size(r)} chunks" for r in measured)], rows
+    )
+
+
+def _throughput(runs: list[Run]) -> str:
+    measured = with_key(runs, "throughput_hybrid")
+    if not measured:
+        return ""
+    clients = sorted({int(c) for run in measured for c in run["throughput_hybrid"]})
+
+    def cell(run: Run, count: int) -> str:
+        figures = run["throughput_hybrid"]
+        one = figures.get("1", figures.get(1))["queries_per_second"]
+        qps = figures.get(str(count), figures.get(count))["queries_per_second"]
+        return f"{qps} ({qps / one:.2f}x)"
+
+    return table(
+        ["hybrid queries/s (vs 1 client)", *(f"{size(r)} chunks" for r in measured)],
+        [[f"{count} clients", *(cell(run, count) for run in measured)] for count in clients],
+    )
+
+
+def _by_ef(runs: list[Run], key: str, pick: Callable[[Run], dict[str, float]]) -> str:
+    measured = [run for run in runs if key in run]
+    if not measured:
+        return ""
+    efs = sorted({int(ef) for run in measured for ef in pick(run)})
+    rows = [
+        [ef, *(pick(run).get(str(ef), pick(run).get(ef, "")) for run in measured)]
+        for ef in efs  # type: ignore[call-overload]
+    ]
+    return table(["ef_search", *(f"{size(r)} chunks" for r in measured)], rows)
+
+
+def _recall(runs: list[Run]) -> str:
+    return _by_ef(runs, "recall_at_10_by_ef_search", lambda r: r["recall_at_10_by_ef_search"])
+
+
+def _filtered(runs: list[Run]) -> str:
+    rows = []
+    for run in with_key(runs, "filtered_recall"):
+        for share, figures in run["filtered_recall"].items():
+            rows.append(
+                [
+                    size(run),
+                    share,
+                    f"{figures['mean_share_passing']:.2%}",
+                    figures["recall_at_10"],
+                    f"{figures['short_results']} of {figures['queries']}",
+                ]
+            )
+    if not rows:
+        return ""
+    return table(["chunks", "filter passes", "measured share", "recall@10", "short results"], rows)
+
+
+def _hnsw(runs: list[Run]) -> str:
+    parts = []
+    for run in with_key(runs, "hnsw"):
+        builds = run["hnsw"]["builds"]
+        first = builds[0]["seconds"]
+        parts.append(
+            table(
+                [f"HNSW build, {size(run)} x 768", "parallel workers", "seconds", "vs default"],
+                [
+                    [
+                        b["maintenance_work_mem"],
+                        b["parallel_workers"],
+                        b["seconds"],
+                        f"{first / b['seconds']:.1f}x faster",
+                    ]
+                    for b in builds
+                ],
+            )
+        )
+        storage = run["hnsw"]["storage"]
+        efs = sorted(storage["vector"]["recall_at_10_by_ef_search"], key=int)
+        parts.append(
+            table(
+                [
+                    f"storage, {size(run)}",
+                    "index MB",
+                    "build s",
+                    *(f"recall@10 ef {ef}" for ef in efs),
+                ],
+                [
+                    [
+                        kind,
+                        figures["index_mb"],
+                        figures["build_seconds"],
+                        *(figures["recall_at_10_by_ef_search"][ef] for ef in efs),
+                    ]
+                    for kind, figures in storage.items()
+                ],
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def _peers(runs: list[Run]) -> str:
+    parts = []
+    for run in with_key(runs, "peers"):
+        mine = run["load"]["hfsearch"]["rows_per_second"]
+        rows = [["`hfsearch load` (GIN + HNSW)", f"{mine:,}", "1.0"]]
+        for name, peer in run["peers"].items():
+            rows.append(
+                [name, f"{peer['rows_per_second']:,}", f"{peer['rows_per_second'] / mine:.3f}"]
+            )
+        parts.append(table([f"load, {size(run)} rows", "rows/s", "vs hfsearch"], rows))
+        latency = run.get("latency_ms", {})
+        rows = []
+        for mode in ("vector", "hybrid"):
+            if mode in latency:
+                rows.append([f"hfsearch {mode}", _percentiles(latency[mode]), "1.0"])
+            for name, peer in run["peers"].items():
+                if mode in peer["latency_ms"]:
+                    figures = peer["latency_ms"][mode]
+                    ratio = figures["p50_ms"] / latency[mode]["p50_ms"] if mode in latency else ""
+                    rows.append([f"{name} {mode}", _percentiles(figures), f"{ratio:.2f}"])
+        parts.append(
+            table([f"query, {size(run)} chunks", "p50 / p95 / p99 ms", "p50 vs hfsearch"], rows)
+        )
+    return "\n\n".join(parts)
+
+
+def _percentiles(figures: dict[str, float]) -> str:
+    return f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']}"

@@ -11,6 +11,7 @@ export (`.txt`, see ../shared/seed/README.md) and a Hugging Face Hub dataset
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,7 +83,8 @@ def _check_columns(name: str, columns: list[str]) -> bool:
 
 def _open_parquet(path: Path) -> Source:
     try:
-        parquet = pq.ParquetFile(path)
+        # Buffered reads, a megabyte at a time: otherwise a row group is read whole.
+        parquet = pq.ParquetFile(path, buffer_size=1 << 20)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{path}: not a readable Parquet file ({exc})") from exc
     has_vectors = _check_columns(str(path), parquet.schema_arrow.names)
@@ -95,21 +97,35 @@ def _open_parquet(path: Path) -> Source:
     )
 
 
+# Rows are read a batch at a time, whatever the file's row groups: a row group may hold the
+# whole file (pyarrow writes up to a million rows in one), and reading one whole cost about
+# 22 KB of memory a row (measured: 2.2 GB for 100k rows).
+ROWS_PER_BATCH = 4096
+
+
 def _parquet_rows(path: Path, parquet: pq.ParquetFile, columns: list[str]) -> Iterator[RawRow]:
-    number = 0
+    group_ends = list(
+        itertools.accumulate(
+            parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)
+        )
+    )
+    number = 0  # rows read so far
+    group = 0
     try:
-        for group in range(parquet.num_row_groups):
-            table = parquet.read_row_group(group, columns=columns)
+        for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=columns):
             vectors = None
-            if VECTOR_COLUMN in table.column_names:
-                vectors = _vector_block(table.column(VECTOR_COLUMN))
+            if VECTOR_COLUMN in batch.schema.names:
+                vectors = _vector_block(pa.chunked_array([batch.column(VECTOR_COLUMN)]))
             if vectors is not None:
-                table = table.drop_columns([VECTOR_COLUMN])
-            for index, fields in enumerate(table.to_pylist()):
-                number += 1
+                batch = batch.drop_columns([VECTOR_COLUMN])
+            for index, fields in enumerate(batch.to_pylist()):
+                while number >= group_ends[group]:
+                    group += 1
                 if vectors is not None:
                     fields[VECTOR_COLUMN] = vectors[index]
-                yield RawRow(number, f"row group {group}, row {index}", fields)
+                group_start = group_ends[group - 1] if group else 0
+                number += 1
+                yield RawRow(number, f"row group {group}, row {number - 1 - group_start}", fields)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{path}: broken after row {number} ({exc})") from exc
 

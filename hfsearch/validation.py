@@ -119,7 +119,9 @@ def check_rows(
         except _FieldError as exc:
             problems.append(Problem(raw.number, raw.location, exc.field, exc.message))
             continue
-        parsed.append((raw, post, text, embedding))
+        # Only where the row came from is kept: its raw fields would hold every row's text
+        # and metadata twice until all rows are checked (about 20 KB a row of peak memory).
+        parsed.append((RawRow(raw.number, raw.location), post, text, embedding))
 
     if has_vectors:
         length_problems = _check_vector_lengths(parsed, dimensions)
@@ -325,7 +327,8 @@ def _assemble(
             continue
         position = next_position[post.slug]
         next_position[post.slug] += 1
-        records.append(ChunkRecord(raw.number, post, position, text, content_hash, embedding))
+        # The post's first record, equal to this one: one object per post, not per chunk.
+        records.append(ChunkRecord(raw.number, known[1], position, text, content_hash, embedding))
     return records, problems
 
 

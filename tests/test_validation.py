@@ -153,6 +153,29 @@ def test_ragged_parquet_vectors_are_reported_by_row(tmp_path: Path) -> None:
     assert "row 2" in problem and "field 'embedding'" in problem
 
 
+def test_parquet_rows_are_read_in_batches_across_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches smaller than a row group, row groups of several sizes: every row once, in order,
+    with its vector, and a bad row named by its row group and its row within it."""
+    import hfsearch.sources
+
+    monkeypatch.setattr(hfsearch.sources, "ROWS_PER_BATCH", 3)
+    table = pq.read_table(SAMPLE).slice(0, 23)
+    path = tmp_path / "groups.parquet"
+    pq.write_table(table, path, row_group_size=10)  # groups of 10, 10 and 3 rows
+    records = check(path)
+    assert [r.text for r in records] == table.column("chunk").to_pylist()  # type: ignore[attr-defined]
+    expected = np.stack(table.column("embedding").to_numpy(zero_copy_only=False))
+    assert np.array_equal(np.stack([r.embedding for r in records]), expected)  # type: ignore[attr-defined]
+
+    rows = table.to_pylist()
+    rows[14]["title"] = None  # row 15 of the file: row group 1, row 4
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path, row_group_size=10)
+    (problem,) = problems_of(path)
+    assert "row 15" in problem and "row group 1, row 4" in problem and "'title'" in problem
+
+
 def test_missing_key_in_a_jsonl_row(tmp_path: Path) -> None:
     rows = sample_rows()[:3]
     del rows[2]["local"]

@@ -137,13 +137,24 @@ class AsyncSearchClient(_ClientBase):
         pool_timeout: float = 30.0,
     ) -> None:
         super().__init__(url, embedding_model)
-        options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+
+        async def configure(conn: AsyncConnection) -> None:
+            await register_vector_async(conn)
+            # Set after the vector type's lookup, so the timeout bounds searches only: a
+            # connection-level `-c statement_timeout` cancelled that lookup itself when the
+            # timeout was shorter (seen at 1 ms), and no connection could be made at all.
+            if statement_timeout_ms:
+                await conn.execute(
+                    "SELECT set_config('statement_timeout', %s, false)",
+                    (str(statement_timeout_ms),),
+                )
+
         self.pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
             self.url,
             min_size=1,
             max_size=max_connections,
-            kwargs={"autocommit": True, "options": options},
-            configure=register_vector_async,
+            kwargs={"autocommit": True},
+            configure=configure,
             check=AsyncConnectionPool.check_connection,
             timeout=pool_timeout,
             open=False,

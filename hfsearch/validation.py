@@ -119,8 +119,8 @@ def check_rows(
         except _FieldError as exc:
             problems.append(Problem(raw.number, raw.location, exc.field, exc.message))
             continue
-        # Only where the row came from is kept: its raw fields would hold every row's text
-        # and metadata twice until all rows are checked (about 20 KB a row of peak memory).
+        # Only where the row came from is kept, not its raw fields: those would hold every
+        # row's text and metadata a second time until all rows are checked.
         parsed.append((RawRow(raw.number, raw.location), post, text, embedding))
 
     if has_vectors:

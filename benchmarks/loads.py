@@ -118,11 +118,12 @@ def load_bare(conn: Connection, path: Path, pgdata: Path, maintenance_work_mem: 
     phases: dict[str, float] = {}
     started = time.perf_counter()
     with server_memory(pgdata, peak):
-        table = pq.read_table(path, columns=["title", "chunk", "embedding"])
-        titles = table.column("title").to_pylist()
-        bodies = table.column("chunk").to_pylist()
-        vectors = np.asarray(table.column("embedding").combine_chunks().values).reshape(-1, 768)
-        phases["read"] = time.perf_counter() - started
+        with timed(phases, "read"):
+            table = pq.read_table(path, columns=["title", "chunk", "embedding"])
+            titles = table.column("title").to_pylist()
+            bodies = table.column("chunk").to_pylist()
+            vectors = np.asarray(table.column("embedding").combine_chunks().values)
+            vectors = vectors.reshape(-1, 768)
         with conn.transaction():
             conn.execute(BARE_TABLE)
             conn.execute(

@@ -6,7 +6,7 @@ python -m benchmarks report results-10k.json results-100k.json results-1m.json
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +122,8 @@ def _throughput(runs: list[Run]) -> str:
 
     def cell(run: Run, count: int) -> str:
         figures = run["throughput_hybrid"]
-        one = figures.get("1", figures.get(1))["queries_per_second"]
-        qps = figures.get(str(count), figures.get(count))["queries_per_second"]
+        one = figures["1"]["queries_per_second"]  # JSON keys are strings
+        qps = figures[str(count)]["queries_per_second"]
         return f"{qps} ({qps / one:.2f}x)"
 
     return table(
@@ -132,20 +132,13 @@ def _throughput(runs: list[Run]) -> str:
     )
 
 
-def _by_ef(runs: list[Run], key: str, pick: Callable[[Run], dict[str, float]]) -> str:
-    measured = [run for run in runs if key in run]
+def _recall(runs: list[Run]) -> str:
+    measured = with_key(runs, "recall_at_10_by_ef_search")
     if not measured:
         return ""
-    efs = sorted({int(ef) for run in measured for ef in pick(run)})
-    rows = [
-        [ef, *(pick(run).get(str(ef), pick(run).get(ef, "")) for run in measured)]
-        for ef in efs  # type: ignore[call-overload]
-    ]
+    efs = sorted({ef for run in measured for ef in run["recall_at_10_by_ef_search"]}, key=int)
+    rows = [[ef, *(run["recall_at_10_by_ef_search"].get(ef, "") for run in measured)] for ef in efs]
     return table(["ef_search", *(f"{size(r)} chunks" for r in measured)], rows)
-
-
-def _recall(runs: list[Run]) -> str:
-    return _by_ef(runs, "recall_at_10_by_ef_search", lambda r: r["recall_at_10_by_ef_search"])
 
 
 def _filtered(runs: list[Run]) -> str:

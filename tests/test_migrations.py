@@ -91,13 +91,14 @@ def test_outdated_schema_is_refused_with_advice(db_url: str) -> None:
             migrations.require_current(conn)
 
 
-# Chunks whose document is stored out of line (TOAST): all of them, those small enough to fit
-# in a row of an 8 kB page, and a digest of all documents.
+# Chunks whose document is stored out of line (TOAST): all of them; those that would fit in a
+# row of an 8 kB page with their text, whose text or document is out of line; and a digest.
 DOCUMENTS = """
 SELECT count(*) FILTER (WHERE pg_column_toast_chunk_id(search_vector) IS NOT NULL),
-       count(*) FILTER (WHERE pg_column_toast_chunk_id(search_vector) IS NOT NULL
-                          AND pg_column_size(search_vector) < 7000),
-       md5(string_agg(search_vector::text, '|' ORDER BY id))
+       count(*) FILTER (WHERE octet_length(text) + pg_column_size(search_vector) < 7000
+                          AND (pg_column_toast_chunk_id(search_vector) IS NOT NULL
+                               OR pg_column_toast_chunk_id(text) IS NOT NULL)),
+       md5(string_agg(search_vector::text || text, '|' ORDER BY id))
 FROM chunks
 """
 STORAGE = (
@@ -107,8 +108,9 @@ STORAGE = (
 
 
 def test_revision_0006_moves_stored_documents_into_their_rows(empty_db_url: str) -> None:
-    """Revision 0006 keeps a chunk's document in its row (BM25 reads it for every match), and
-    rewrites the rows stored before it; revision 0005 put long documents out of line."""
+    """Revision 0006 keeps a chunk's document in its row (BM25 reads it for every match), with
+    its text when both fit, and rewrites the rows stored before it; revision 0005 put long
+    documents out of line."""
     migrations.upgrade(empty_db_url, "0005")
     with connect(empty_db_url) as conn:
         source = open_source(str(SAMPLE))
@@ -119,7 +121,7 @@ def test_revision_0006_moves_stored_documents_into_their_rows(empty_db_url: str)
     migrations.upgrade(empty_db_url)
     with connect(empty_db_url) as conn:
         assert conn.execute(STORAGE).fetchone() == ("m",)
-        # Only documents too large for any row stay out of line (two in the sample).
+        # Only documents too large for a row stay out of line (two in the sample).
         after = conn.execute(DOCUMENTS).fetchone()
         assert after is not None and after[1:] == (0, digest) and after[0] < out_of_line
         # Rows loaded from now on are stored in their rows too.

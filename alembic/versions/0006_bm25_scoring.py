@@ -1,5 +1,6 @@
-"""BM25 scores a matching chunk in about a third of the time: the document stays in the row,
-only the query's lexemes are cut out of it, and idf is computed once a term in floating point.
+"""BM25 scores a matching chunk in about a third of the time: the document stays in the row
+(rows are stored without TOAST up to a page), only the query's lexemes are cut out of it, and
+idf is computed once a term in floating point.
 
 Revision ID: 0006
 Revises: 0005
@@ -33,5 +34,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("ALTER TABLE chunks ALTER COLUMN search_vector SET STORAGE EXTENDED")
+    op.execute("ALTER TABLE chunks RESET (toast_tuple_target)")
     op.execute((HERE / "0004_bm25_top_k.sql").read_text(encoding="utf-8"))
     op.execute("DROP FUNCTION hfsearch_idf")

@@ -32,10 +32,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 import psycopg
-import pyarrow.parquet as pq
 
+from benchmarks import corpus as synthetic
 from benchmarks import hnsw, loads, queries
-from benchmarks.corpus import generate, parse_size, query_texts, query_vectors
+from benchmarks.corpus import parse_size, query_texts, query_vectors
 from benchmarks.peers.run import PEERS, run_peer
 from hfsearch import migrations
 from hfsearch.database import Connection, connect, pgdata_path, start_embedded, stop_embedded
@@ -85,7 +85,7 @@ def run(
     }
     corpus = workdir / f"synthetic-{size}.parquet"
     started = time.perf_counter()
-    pq.write_table(generate(size), corpus)
+    synthetic.write(corpus, size)
     results["generate_seconds"] = round(time.perf_counter() - started, 1)
     results["corpus_file_mb"] = round(corpus.stat().st_size / 2**20, 1)
     server = workdir / "server"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,13 @@ def words(rng: np.random.Generator) -> np.ndarray:
 
 
 def unit_vectors(rng: np.random.Generator, count: int, centres: np.ndarray) -> np.ndarray:
-    assigned = rng.integers(0, len(centres), size=count)
-    vectors = centres[assigned] + rng.normal(0, SPREAD / np.sqrt(DIMENSIONS), (count, DIMENSIONS))
+    return noisy_unit_vectors(rng, centres[rng.integers(0, len(centres), size=count)])
+
+
+def noisy_unit_vectors(rng: np.random.Generator, centres_of_rows: np.ndarray) -> np.ndarray:
+    """Each row's centre moved by Gaussian noise, normalised, as float32."""
+    noise = rng.normal(0, SPREAD / np.sqrt(DIMENSIONS), centres_of_rows.shape)
+    vectors = centres_of_rows + noise
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors.astype(np.float32)
 
@@ -55,38 +61,78 @@ def centres(seed: int) -> np.ndarray:
     return raw / np.linalg.norm(raw, axis=1, keepdims=True)
 
 
+# Rows generated and written at a time: a million rows at once would hold several copies of
+# 3 GB of vectors (the float64 noise, the centres it is added to) and a million texts.
+ROWS_PER_BATCH = 50_000
+
+
 def generate(size: int, seed: int = 7) -> pa.Table:
     """`size` chunks in the dataset's columns, vectors as fixed-size lists of float32."""
+    return pa.Table.from_batches(list(batches(size, seed)))
+
+
+def write(path: Path, size: int, seed: int = 7) -> None:
+    """The corpus of `generate` written to a Parquet file a batch at a time, in little memory."""
+    with pq.ParquetWriter(path, SCHEMA) as writer:
+        for batch in batches(size, seed):
+            writer.write_batch(batch)
+
+
+SCHEMA = pa.schema(
+    [
+        *((name, pa.string()) for name in ("title", "author", "date", "local", "tags", "URL")),
+        ("chunk", pa.string()),
+        ("embedding", pa.list_(pa.float32(), DIMENSIONS)),
+    ]
+)
+
+
+def batches(
+    size: int, seed: int = 7, rows_per_batch: int = ROWS_PER_BATCH
+) -> Iterator[pa.RecordBatch]:
+    """The corpus a batch of rows at a time; the same rows whatever the batch size.
+
+    Every random draw is made in the order one draw of the whole corpus would make it (numpy
+    draws element by element, so a draw in parts gives the same numbers as one draw).
+    """
     rng = np.random.default_rng(seed)
     vocabulary = words(rng)
-    # Zipf ranks, folded into the vocabulary
-    ranks = (rng.zipf(1.15, size=size * WORDS_PER_CHUNK) - 1) % VOCABULARY
-    texts = [" ".join(vocabulary[row]) for row in ranks.reshape(size, WORDS_PER_CHUNK)]
+    # Zipf ranks, folded into the vocabulary; int32 halves what a million chunks' ranks take
+    ranks = np.empty((size, WORDS_PER_CHUNK), dtype=np.int32)
+    for start in range(0, size, rows_per_batch):
+        rows = ranks[start : start + rows_per_batch]
+        rows[:] = ((rng.zipf(1.15, size=rows.size) - 1) % VOCABULARY).reshape(rows.shape)
     post_sizes = rng.integers(5, 21, size=size // 5 + 1)
     post_of_chunk = np.repeat(np.arange(len(post_sizes)), post_sizes)[:size]
     posts = int(post_of_chunk[-1]) + 1
     first_day = dt.date(2023, 1, 1)
     dates = [first_day + dt.timedelta(days=int(d)) for d in rng.integers(0, 730, size=posts)]
+    post_dates = [d.strftime("%B %d, %Y").replace(" 0", " ") for d in dates]
     post_tags = [
         ", ".join(rng.choice(TAGS, size=rng.integers(1, 5), replace=False)) for _ in range(posts)
     ]
-    vectors = unit_vectors(rng, size, centres(seed))
-    slugs = [f"post-{p:07d}" for p in post_of_chunk]
-    return pa.table(
-        {
-            "title": [f"Synthetic post {p}" for p in post_of_chunk],
-            "author": [f"author{p % 500}" for p in post_of_chunk],
-            "date": [dates[p].strftime("%B %d, %Y").replace(" 0", " ") for p in post_of_chunk],
-            "local": slugs,
-            "tags": [post_tags[p] for p in post_of_chunk],
-            "URL": [f"https://example.org/{slug}" for slug in slugs],
-            # a chunk number keeps texts unique even where the Zipf draw repeats
-            "chunk": [f"{text} section{i}" for i, text in enumerate(texts)],
-            "embedding": pa.FixedSizeListArray.from_arrays(
-                pa.array(vectors.reshape(-1)), DIMENSIONS
-            ),
-        }
-    )
+    centre_of_chunk = rng.integers(0, CENTRES, size=size)
+    corpus_centres = centres(seed)
+    for start in range(0, size, rows_per_batch):
+        stop = min(start + rows_per_batch, size)
+        vectors = noisy_unit_vectors(rng, corpus_centres[centre_of_chunk[start:stop]])
+        chunk_posts = post_of_chunk[start:stop]
+        slugs = [f"post-{p:07d}" for p in chunk_posts]
+        texts = [" ".join(vocabulary[row]) for row in ranks[start:stop]]
+        yield pa.record_batch(
+            [
+                pa.array([f"Synthetic post {p}" for p in chunk_posts]),
+                pa.array([f"author{p % 500}" for p in chunk_posts]),
+                pa.array([post_dates[p] for p in chunk_posts]),
+                pa.array(slugs),
+                pa.array([post_tags[p] for p in chunk_posts]),
+                pa.array([f"https://example.org/{slug}" for slug in slugs]),
+                # a chunk number keeps texts unique even where the Zipf draw repeats
+                pa.array([f"{text} section{i}" for i, text in enumerate(texts, start=start)]),
+                pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), DIMENSIONS),
+            ],
+            schema=SCHEMA,
+        )
 
 
 def query_vectors(count: int, seed: int = 7) -> np.ndarray:
@@ -115,7 +161,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    pq.write_table(generate(parse_size(args.size), args.seed), args.out)
+    write(args.out, parse_size(args.size), args.seed)
 
 
 if __name__ == "__main__":

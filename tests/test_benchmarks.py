@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
-from benchmarks.corpus import generate, query_vectors
+from benchmarks.corpus import batches, generate, query_vectors, write
 from benchmarks.hnsw import BUILD_SETTINGS
 from benchmarks.loads import BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
@@ -35,6 +37,17 @@ def test_the_synthetic_corpus_is_reproducible_and_shaped_like_the_real_one() -> 
     # nearest chunks than to a random one
     similarity = query_vectors(5, seed=3) @ vectors.T
     assert np.all(similarity.max(axis=1) > 0.5) and abs(float(np.median(similarity))) < 0.1
+
+
+def test_the_corpus_is_the_same_made_in_batches_or_written_to_a_file(tmp_path: Path) -> None:
+    # A 1M corpus is made and written a batch at a time; its rows must not depend on that.
+    whole = generate(3000, seed=3)
+    in_batches = pa.Table.from_batches(list(batches(3000, seed=3, rows_per_batch=700)))
+    assert in_batches.equals(whole)
+    path = tmp_path / "corpus.parquet"
+    write(path, 3000, seed=3)
+    assert pq.read_table(path).equals(whole)
+    assert not generate(3000, seed=4).equals(whole)
 
 
 def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:

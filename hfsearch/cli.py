@@ -8,7 +8,7 @@ import enum
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -28,12 +28,12 @@ from hfsearch.convert import convert as convert_source
 from hfsearch.embedding import embed_chunks, load_embedder
 from hfsearch.errors import HfsearchError
 from hfsearch.evaluation import METRICS, evaluate, read_queries
-from hfsearch.loading import load_records
+from hfsearch.loading import ProgressCallback, load_records
 from hfsearch.roles import create_login
 from hfsearch.search import MODES, Fusion, Mode, SearchHit, SearchPage
 from hfsearch.sources import RawRow, Source, open_source
 from hfsearch.stats import collect_stats
-from hfsearch.validation import ChunkRecord, check_rows, validate, write_rejected
+from hfsearch.validation import ChunkRecord, check_rows, validated, write_rejected
 from hfsearch.vectors import model_dimensions
 
 app = typer.Typer(
@@ -128,10 +128,10 @@ def load(
 ) -> None:
     """Load posts, chunks and their vectors from SOURCE.
 
-    Every row is checked first; a file with bad rows is rejected with each row number and
-    field, and nothing changes. The load is one transaction (COPY into staging tables, then
-    upsert): loading the same data again changes nothing, and a post in SOURCE ends up with
-    exactly the chunks SOURCE gives it.
+    Every row is checked; a file with bad rows is rejected with each row number and field,
+    and nothing changes. The load is one transaction (rows checked as they are copied into
+    staging tables, then upserted): loading the same data again changes nothing, and a post
+    in SOURCE ends up with exactly the chunks SOURCE gives it.
 
     Example: hfsearch load data/hf-blogs-sample.parquet
     """
@@ -142,13 +142,16 @@ def load(
             dimensions = model_dimensions(conn, vectors_model) if vectors_model else None
             with _progress() as progress:
                 records = _checked_records(opened, dimensions, skip_invalid, progress)
-                copying = progress.add_task("loading", total=len(records))
+                copied: ProgressCallback | None = None
+                if isinstance(records, list):  # checked in full first (--skip-invalid)
+                    copying = progress.add_task("loading", total=len(records))
+                    copied = partial(progress.advance, copying)
                 result = load_records(
                     conn,
                     records,
                     vectors_model=vectors_model,
                     maintenance_work_mem=settings.maintenance_work_mem,
-                    progress=lambda n: progress.advance(copying, n),
+                    progress=copied,
                 )
         if not result.changed:
             err.print(
@@ -169,10 +172,13 @@ def load(
 
 def _checked_records(
     source: Source, dimensions: int | None, rejects: Path | None, progress: Progress
-) -> list[ChunkRecord]:
-    """Every row checked: all good, else an error; or with `rejects`, the good ones while
+) -> Iterable[ChunkRecord]:
+    """Every row checked. Without `rejects`, a stream of the good records that raises after
+    the last row if any was bad (the load writes each record as it is checked, and the
+    error rolls it all back). With `rejects`, the good records, all rows read first, while
     the bad ones go to that file with their reasons."""
-    reading = progress.add_task("checking rows", total=source.row_count)
+    task = "checking rows" if rejects is not None else "checking and loading rows"
+    reading = progress.add_task(task, total=source.row_count)
     seen: dict[int, RawRow] = {}
 
     def counted(rows: Iterator[RawRow]) -> Iterator[RawRow]:
@@ -183,7 +189,7 @@ def _checked_records(
             yield row
 
     if rejects is None:
-        return validate(
+        return validated(
             source.name, counted(source.rows), has_vectors=source.has_vectors, dimensions=dimensions
         )
     records, problems = check_rows(

@@ -13,7 +13,7 @@ these tables wait.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from psycopg import sql
@@ -63,28 +63,32 @@ def default_vectors_model(dimensions: int) -> str:
 
 def load_records(
     conn: Connection,
-    records: Sequence[ChunkRecord],
+    records: Iterable[ChunkRecord],
     *,
     vectors_model: str | None = None,
     maintenance_work_mem: str = "1GB",
     bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
     progress: ProgressCallback | None = None,
 ) -> LoadResult:
-    """Load records in one transaction; vectors (if any) go under `vectors_model`."""
-    dimensions = _vector_dimensions(records)
-    if dimensions is not None and vectors_model is None:
-        vectors_model = default_vectors_model(dimensions)
+    """Load records in one transaction; vectors (if any) go under `vectors_model`.
+
+    `records` is read once, each record written to a staging table as it comes: it may be
+    a stream (`validation.validated`) that raises after its last row, which rolls back
+    everything.
+    """
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (locks.LOAD,))
         conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (maintenance_work_mem,))
-        _stage(conn, records, progress)
+        staged = _stage(conn, records, progress)
+        if staged.dimensions is not None and vectors_model is None:
+            vectors_model = default_vectors_model(staged.dimensions)
         model_id = (
-            ensure_model(conn, vectors_model, dimensions)
-            if vectors_model is not None and dimensions is not None
+            ensure_model(conn, vectors_model, staged.dimensions)
+            if vectors_model is not None and staged.dimensions is not None
             else None
         )
         deferred = _defer_indexes_if_bulk(conn, model_id, bulk_threshold)
-        result = _upsert(conn, len(records), model_id, dimensions, vectors_model)
+        result = _upsert(conn, staged.rows, model_id, staged.dimensions, vectors_model)
         built = _rebuild(conn, deferred)
         if model_id is not None:
             built += ensure_hnsw_index(conn, model_id)
@@ -92,13 +96,6 @@ def load_records(
             conn.execute("SELECT hfsearch_refresh_stats()")  # BM25's term statistics
             conn.execute("ANALYZE posts, chunks, embeddings")
     return replace(result, indexes_built=built)
-
-
-def _vector_dimensions(records: Sequence[ChunkRecord]) -> int | None:
-    lengths = {len(r.embedding) for r in records if r.embedding is not None}
-    if len(lengths) > 1:
-        raise ModelMismatchError(f"vectors of several lengths in one load: {sorted(lengths)}")
-    return lengths.pop() if lengths else None
 
 
 STAGING_TABLES = """
@@ -113,12 +110,46 @@ CREATE TEMPORARY TABLE load_chunks (
 """
 
 
+@dataclass(frozen=True)
+class _Staged:
+    rows: int
+    dimensions: int | None  # of the vectors, if the records have any
+
+
 def _stage(
-    conn: Connection, records: Sequence[ChunkRecord], progress: ProgressCallback | None
-) -> None:
+    conn: Connection, records: Iterable[ChunkRecord], progress: ProgressCallback | None
+) -> _Staged:
     conn.execute(STAGING_TABLES)
-    posts: dict[str, PostRecord] = {r.post.slug: r.post for r in records}
+    posts: dict[str, PostRecord] = {}
+    lengths: set[int] = set()
+    rows = 0
     with conn.cursor() as cur:
+        with cur.copy(
+            "COPY load_chunks (row_number, slug, position, text, content_hash, embedding)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["integer", "text", "integer", "text", "bytea", "vector"])
+            for record in records:
+                copy.write_row(
+                    (
+                        record.row,
+                        record.post.slug,
+                        record.position,
+                        record.text,
+                        record.content_hash,
+                        record.embedding,
+                    )
+                )
+                posts.setdefault(record.post.slug, record.post)
+                if record.embedding is not None:
+                    lengths.add(len(record.embedding))
+                rows += 1
+                if progress is not None and rows % 1000 == 0:
+                    progress(1000)
+        if progress is not None:
+            progress(rows % 1000)
+        if len(lengths) > 1:
+            raise ModelMismatchError(f"vectors of several lengths in one load: {sorted(lengths)}")
         with cur.copy(
             "COPY load_posts (slug, title, url, published_on, authors, tags)"
             " FROM STDIN (FORMAT BINARY)"
@@ -136,28 +167,9 @@ def _stage(
                         [*post.tags],
                     )
                 )
-        with cur.copy(
-            "COPY load_chunks (row_number, slug, position, text, content_hash, embedding)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["integer", "text", "integer", "text", "bytea", "vector"])
-            for done, record in enumerate(records, start=1):
-                copy.write_row(
-                    (
-                        record.row,
-                        record.post.slug,
-                        record.position,
-                        record.text,
-                        record.content_hash,
-                        record.embedding,
-                    )
-                )
-                if progress is not None and done % 1000 == 0:
-                    progress(1000)
-        if progress is not None:
-            progress(len(records) % 1000)
     conn.execute("CREATE INDEX ON load_chunks (slug, content_hash)")
     conn.execute("ANALYZE load_posts, load_chunks")
+    return _Staged(rows, lengths.pop() if lengths else None)
 
 
 @dataclass(frozen=True)

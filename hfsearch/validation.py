@@ -1,8 +1,9 @@
 """Turning raw rows into checked chunk records, or a list of everything wrong with them.
 
-Every row is checked before the database is touched, and every problem is reported with
-its row number, where the row is in the file, and the field, so a bad file is fixed in one
-round and a rejected load changes nothing.
+Every row is checked, and every problem is reported with its row number, where the row is
+in the file, and the field, so a bad file is fixed in one round. A load consumes the checked
+records as a stream inside its transaction (`validated`), so a rejected load changes nothing
+and a million rows are never held in memory at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,10 +96,35 @@ def validate(
     `dimensions` is the vector length the target model already has in the database; when
     None, the length most rows share is expected of all of them.
     """
-    records, problems = check_rows(rows, has_vectors=has_vectors, dimensions=dimensions)
-    if problems:
-        raise ValidationError(source, problems)
-    return records
+    return list(validated(source, rows, has_vectors=has_vectors, dimensions=dimensions))
+
+
+def validated(
+    source: str,
+    rows: Iterable[RawRow],
+    *,
+    has_vectors: bool,
+    dimensions: int | None = None,
+) -> Iterator[ChunkRecord]:
+    """Each good record as soon as its row is checked; once the rows are exhausted, raise
+    ValidationError if any row was bad (no record is yielded after the first bad row).
+
+    A load writes these records into its transaction as they come, so a bad row anywhere
+    still leaves the database as it was, and no record outlives its COPY: a million records
+    held until the end took about 12 GB. The vector length most rows share is known only at
+    the end, so a row whose vector has another length may have been yielded before it is
+    reported; what consumes this must not commit before it is exhausted.
+    """
+    checker = _RowChecker(has_vectors, dimensions)
+    for raw in rows:
+        parsed = checker.parse(raw)
+        record = checker.assemble(parsed, dimensions) if parsed is not None else None
+        if record is not None and not checker.problems:
+            yield record
+    if dimensions is None:
+        checker.problems += checker.length_problems(checker.expected_length())
+    if checker.problems:
+        raise ValidationError(source, sorted(checker.problems, key=lambda p: p.row))
 
 
 def check_rows(
@@ -107,31 +133,116 @@ def check_rows(
     has_vectors: bool,
     dimensions: int | None = None,
 ) -> tuple[list[ChunkRecord], list[Problem]]:
-    """The records of the good rows, and the problems of the others, by row number."""
-    problems: list[Problem] = []
-    parsed: list[tuple[RawRow, PostRecord, str, Vector | None]] = []
-    for raw in rows:
-        if raw.problem is not None:
-            problems.append(Problem(raw.number, raw.location, "(row)", raw.problem))
-            continue
-        try:
-            post, text, embedding = _parse_row(raw, has_vectors)
-        except _FieldError as exc:
-            problems.append(Problem(raw.number, raw.location, exc.field, exc.message))
-            continue
-        # Only where the row came from is kept, not its raw fields: those would hold every
-        # row's text and metadata a second time until all rows are checked.
-        parsed.append((RawRow(raw.number, raw.location), post, text, embedding))
+    """The records of the good rows, and the problems of the others, by row number.
 
-    if has_vectors:
-        length_problems = _check_vector_lengths(parsed, dimensions)
-        rejected = {p.row for p in length_problems}
-        parsed = [item for item in parsed if item[0].number not in rejected]
-        problems += length_problems
-    records, consistency_problems = _assemble(parsed)
-    problems += consistency_problems
-    problems.sort(key=lambda p: p.row)
-    return records, problems
+    Unlike `validated`, every row is read before any record is made, so that rows whose
+    vector length differs from most rows' are left out before chunks get their positions.
+    """
+    checker = _RowChecker(has_vectors, dimensions)
+    parsed = [item for raw in rows if (item := checker.parse(raw)) is not None]
+    expected = checker.expected_length()
+    records = [
+        record for item in parsed if (record := checker.assemble(item, expected)) is not None
+    ]
+    return records, sorted(checker.problems, key=lambda p: p.row)
+
+
+@dataclass(frozen=True)
+class _ParsedRow:
+    number: int  # where it came from, not its raw fields (they would hold it all twice)
+    location: str
+    post: PostRecord
+    text: str
+    embedding: Vector | None
+
+
+class _RowChecker:
+    """The checks of one source's rows, a row at a time. It keeps only what later rows are
+    compared with: each post's first row, each chunk's hash, the rows of each vector length."""
+
+    def __init__(self, has_vectors: bool, dimensions: int | None) -> None:
+        self.has_vectors = has_vectors
+        self.dimensions = dimensions  # the model's, from the database
+        self.problems: list[Problem] = []
+        self.rows_by_length: dict[int, list[tuple[int, str]]] = {}  # number, location
+        self.first_row_of_post: dict[str, tuple[int, PostRecord]] = {}
+        self.first_row_of_chunk: dict[tuple[str, bytes], int] = {}
+        self.next_position: Counter[str] = Counter()
+
+    def parse(self, raw: RawRow) -> _ParsedRow | None:
+        """The row's fields checked one by one; None (and a problem) if one is wrong."""
+        if raw.problem is not None:
+            self.problems.append(Problem(raw.number, raw.location, "(row)", raw.problem))
+            return None
+        try:
+            post, text, embedding = _parse_row(raw, self.has_vectors)
+        except _FieldError as exc:
+            self.problems.append(Problem(raw.number, raw.location, exc.field, exc.message))
+            return None
+        if embedding is not None and self.dimensions is None:
+            self.rows_by_length.setdefault(len(embedding), []).append((raw.number, raw.location))
+        return _ParsedRow(raw.number, raw.location, post, text, embedding)
+
+    def expected_length(self) -> int | None:
+        """The model's vector length, or else the one most rows share so far."""
+        if self.dimensions is not None or not self.rows_by_length:
+            return self.dimensions
+        return max(self.rows_by_length, key=lambda length: len(self.rows_by_length[length]))
+
+    def length_problems(self, expected: int | None) -> list[Problem]:
+        """A problem for each row seen whose vector is not `expected` numbers long."""
+        return [
+            self._length_problem(number, location, length, expected)
+            for length, rows in self.rows_by_length.items()
+            if expected is not None and length != expected
+            for number, location in rows
+        ]
+
+    def _length_problem(
+        self, number: int, location: str, length: int, expected: int | None
+    ) -> Problem:
+        in_database = self.dimensions is not None
+        origin = "as the model has in the database" if in_database else "as most rows"
+        message = f"has {length} numbers, expected {expected} ({origin})"
+        return Problem(number, location, VECTOR_COLUMN, message)
+
+    def assemble(self, parsed: _ParsedRow, expected_length: int | None) -> ChunkRecord | None:
+        """The row as a chunk of its post at its position; None (and a problem) if its vector
+        is not `expected_length` long, its post disagrees with itself or the chunk repeats."""
+        number, location = parsed.number, parsed.location
+        post, text, embedding = parsed.post, parsed.text, parsed.embedding
+        if embedding is not None and expected_length not in (None, len(embedding)):
+            self.problems.append(
+                self._length_problem(number, location, len(embedding), expected_length)
+            )
+            return None
+        known = self.first_row_of_post.setdefault(post.slug, (number, post))
+        if known[1] != post:
+            self.problems.append(
+                Problem(
+                    number,
+                    location,
+                    _first_difference(known[1], post),
+                    f"differs from row {known[0]}, an earlier chunk of post '{post.slug}'",
+                )
+            )
+            return None
+        content_hash = hashlib.sha256(text.encode("utf-8")).digest()
+        duplicate_of = self.first_row_of_chunk.setdefault((post.slug, content_hash), number)
+        if duplicate_of != number:
+            self.problems.append(
+                Problem(
+                    number,
+                    location,
+                    "chunk",
+                    f"same text as row {duplicate_of} of the same post (duplicate row)",
+                )
+            )
+            return None
+        position = self.next_position[post.slug]
+        self.next_position[post.slug] += 1
+        # The post's first record, equal to this one: one object per post, not per chunk.
+        return ChunkRecord(number, known[1], position, text, content_hash, embedding)
 
 
 def _parse_row(raw: RawRow, has_vectors: bool) -> tuple[PostRecord, str, Vector | None]:
@@ -268,68 +379,6 @@ def _float32_vector(array: Vector) -> Vector:
     if not array.any():
         raise _FieldError(VECTOR_COLUMN, "all zeros: cosine similarity is undefined for it")
     return array
-
-
-def _check_vector_lengths(
-    parsed: list[tuple[RawRow, PostRecord, str, Vector | None]], dimensions: int | None
-) -> list[Problem]:
-    lengths = Counter(len(v) for *_, v in parsed if v is not None)
-    if not lengths:
-        return []
-    expected = dimensions if dimensions is not None else lengths.most_common(1)[0][0]
-    origin = "as the model has in the database" if dimensions is not None else "as most rows"
-    return [
-        Problem(
-            raw.number,
-            raw.location,
-            VECTOR_COLUMN,
-            f"has {len(vector)} numbers, expected {expected} ({origin})",
-        )
-        for raw, _, _, vector in parsed
-        if vector is not None and len(vector) != expected
-    ]
-
-
-def _assemble(
-    parsed: list[tuple[RawRow, PostRecord, str, Vector | None]],
-) -> tuple[list[ChunkRecord], list[Problem]]:
-    """Give chunks their position in their post; catch posts that disagree with themselves
-    and chunks that appear twice."""
-    problems: list[Problem] = []
-    first_row_of_post: dict[str, tuple[int, PostRecord]] = {}
-    first_row_of_chunk: dict[tuple[str, bytes], int] = {}
-    next_position: Counter[str] = Counter()
-    records: list[ChunkRecord] = []
-    for raw, post, text, embedding in parsed:
-        known = first_row_of_post.setdefault(post.slug, (raw.number, post))
-        if known[1] != post:
-            field = _first_difference(known[1], post)
-            problems.append(
-                Problem(
-                    raw.number,
-                    raw.location,
-                    field,
-                    f"differs from row {known[0]}, an earlier chunk of post '{post.slug}'",
-                )
-            )
-            continue
-        content_hash = hashlib.sha256(text.encode("utf-8")).digest()
-        duplicate_of = first_row_of_chunk.setdefault((post.slug, content_hash), raw.number)
-        if duplicate_of != raw.number:
-            problems.append(
-                Problem(
-                    raw.number,
-                    raw.location,
-                    "chunk",
-                    f"same text as row {duplicate_of} of the same post (duplicate row)",
-                )
-            )
-            continue
-        position = next_position[post.slug]
-        next_position[post.slug] += 1
-        # The post's first record, equal to this one: one object per post, not per chunk.
-        records.append(ChunkRecord(raw.number, known[1], position, text, content_hash, embedding))
-    return records, problems
 
 
 _POST_FIELD_NAMES = {

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import json
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from helpers import (
     EXTENDED_CORPUS,
@@ -19,7 +23,7 @@ from hfsearch.database import Connection
 from hfsearch.errors import ModelMismatchError
 from hfsearch.loading import load_records
 from hfsearch.sources import open_source
-from hfsearch.validation import ChunkRecord, validate
+from hfsearch.validation import ChunkRecord, ValidationError, validate, validated
 
 
 def records_of(spec: str) -> list[ChunkRecord]:
@@ -261,3 +265,36 @@ def test_extended_corpus_loads_beside_the_sample(
     result = load_records(conn, records_of(str(EXTENDED_CORPUS)), vectors_model="all-mpnet-base-v2")
     assert (result.posts_added, result.chunks_added, result.vectors_written) == (40, 441, 441)
     assert conn.execute("SELECT count(*) FROM chunks").fetchone() == (541,)
+
+
+def test_a_stream_of_records_is_written_as_it_comes_and_none_is_held(conn: Connection) -> None:
+    # A million records held at once took about 12 GB: the load must let each go once written.
+    source = open_source(str(SAMPLE))
+    yielded: list[weakref.ref[ChunkRecord]] = []
+    most_alive = 0
+
+    def stream() -> Iterator[ChunkRecord]:
+        nonlocal most_alive
+        for record in validated(source.name, source.rows, has_vectors=True):
+            yielded.append(weakref.ref(record))
+            most_alive = max(most_alive, sum(ref() is not None for ref in yielded))
+            yield record
+
+    result = load_records(conn, stream())
+    assert (result.rows, result.chunks_added, result.vectors_written) == (100, 100, 100)
+    assert len(yielded) == 100 and most_alive <= 3  # the one being written and its neighbours
+
+
+def test_a_bad_row_late_in_a_stream_rolls_back_what_was_written_before_it(
+    conn: Connection, sample: list[ChunkRecord], tmp_path: Path
+) -> None:
+    load_records(conn, sample[:10])
+    before = fingerprint(conn)
+    rows = pq.read_table(SAMPLE).to_pylist()
+    rows[95]["embedding"] = rows[95]["embedding"][:-1]  # found wrong only after the last row
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    source = open_source(str(bad))
+    with pytest.raises(ValidationError, match=r"row 96 .*has 767 numbers, expected 768"):
+        load_records(conn, validated(source.name, source.rows, has_vectors=True))
+    assert fingerprint(conn) == before

@@ -11,7 +11,6 @@ export (`.txt`, see ../shared/seed/README.md) and a Hugging Face Hub dataset
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,28 +104,27 @@ ROWS_PER_BATCH = 4096
 
 
 def _parquet_rows(path: Path, parquet: pq.ParquetFile, columns: list[str]) -> Iterator[RawRow]:
-    group_ends = list(
-        itertools.accumulate(
-            parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)
-        )
-    )
     number = 0  # rows read so far
-    group = 0
     try:
-        for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=columns):
-            vectors = None
-            if VECTOR_COLUMN in batch.schema.names:
-                vectors = _vector_block(pa.chunked_array([batch.column(VECTOR_COLUMN)]))
-            if vectors is not None:
-                batch = batch.drop_columns([VECTOR_COLUMN])
-            for index, fields in enumerate(batch.to_pylist()):
-                while number >= group_ends[group]:
-                    group += 1
+        # One reader a row group: one reader over all of them kept every group it had read
+        # (measured: 3.2 GB of Arrow memory after 800k rows of a 1M-row file of 20 groups).
+        for group in range(parquet.num_row_groups):
+            batches = parquet.iter_batches(
+                batch_size=ROWS_PER_BATCH, columns=columns, row_groups=[group]
+            )
+            row_in_group = 0
+            for batch in batches:
+                vectors = None
+                if VECTOR_COLUMN in batch.schema.names:
+                    vectors = _vector_block(pa.chunked_array([batch.column(VECTOR_COLUMN)]))
                 if vectors is not None:
-                    fields[VECTOR_COLUMN] = vectors[index]
-                group_start = group_ends[group - 1] if group else 0
-                number += 1
-                yield RawRow(number, f"row group {group}, row {number - 1 - group_start}", fields)
+                    batch = batch.drop_columns([VECTOR_COLUMN])
+                for index, fields in enumerate(batch.to_pylist()):
+                    if vectors is not None:
+                        fields[VECTOR_COLUMN] = vectors[index]
+                    number += 1
+                    yield RawRow(number, f"row group {group}, row {row_in_group}", fields)
+                    row_in_group += 1
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(f"{path}: broken after row {number} ({exc})") from exc
 

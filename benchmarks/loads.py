@@ -8,6 +8,7 @@ and HNSW indexes: the physical limit of the work, nothing checked, nothing upser
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import threading
@@ -148,8 +149,14 @@ def timed_batches(
     path: Path, phases: dict[str, float], rows_per_batch: int = 4096
 ) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
     """The file's titles, texts and vectors a batch at a time, the reading timed as "read"."""
-    batches = pq.ParquetFile(path).iter_batches(
-        batch_size=rows_per_batch, columns=["title", "chunk", "embedding"]
+    parquet = pq.ParquetFile(path)
+    # A row group at a time, as hfsearch.sources reads: one reader over every group keeps
+    # all it has read.
+    batches = itertools.chain.from_iterable(
+        parquet.iter_batches(
+            batch_size=rows_per_batch, columns=["title", "chunk", "embedding"], row_groups=[group]
+        )
+        for group in range(parquet.num_row_groups)
     )
     while True:
         with timed(phases, "read"):

@@ -3,8 +3,10 @@
 - Chunk texts of about 150 words drawn from a Zipf-distributed vocabulary (a few very common
   words, a long tail of rare ones), so BM25's document frequencies look like real text.
 - Posts of 5 to 20 chunks, each with 1 to 4 tags from a list of 40 and a date in 2023-2024.
-- 768-d unit vectors clustered around a few hundred centres: real embeddings are clustered,
-  and uniform random vectors are a worst case HNSW never meets.
+- 768-d unit vectors clustered around a few hundred topic centres, each post near one topic and
+  its chunks near the post, with most of the spread in a few directions. Real embeddings are
+  shaped like that (measured on the real corpus, see `VECTORS`); uniform random vectors,
+  or clusters of them, are a worst case HNSW never meets.
 
     python -m benchmarks.corpus --size 100k --out /tmp/synthetic-100k.parquet
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +28,25 @@ CENTRES = 300
 VOCABULARY = 50_000
 WORDS_PER_CHUNK = 150
 STOP_WORDS = 100  # the commonest words, left out of queries as stop words are
-# How far chunks lie from their cluster's centre: cosine about 0.8 to it, so that clusters
-# overlap enough for HNSW's recall to depend on ef_search, as it does on real embeddings.
-SPREAD = 0.75
+# The vectors' shape, calibrated on the real corpus (../shared/corpus-extended: 441 chunks of
+# 40 posts, all-mpnet-base-v2). Measured there and on 441 synthetic chunks of about 40 posts
+# (tests/test_benchmarks.py checks these): local intrinsic dimensionality at 10 neighbours
+# 9.9 real, 9.7 synthetic; cosine distance to the 1st/10th/100th nearest chunk 0.27/0.47/0.67
+# real, 0.28/0.46/0.73 synthetic; variance in the top 10/50/100 principal components
+# 0.38/0.76/0.89 real, 0.39/0.79/0.89 synthetic. The first generator put chunks around their
+# centre with the same spread in all 768 directions: local dimensionality 73 at 10k chunks and
+# 122 at 100k, nearest neighbours all but tied, which cut recall@10 to 0.74 at 1M.
+
+
+@dataclass(frozen=True)
+class VectorShape:
+    domain_share: float  # of each topic centre's direction, common to all: one domain, as a blog's
+    spectrum_decay: float  # noise variance along the i-th direction: proportional to i ** -decay
+    post_spread: float  # how far a post lies from its topic's centre
+    chunk_spread: float  # how far a chunk lies from its post
+
+
+VECTORS = VectorShape(domain_share=0.45, spectrum_decay=1.0, post_spread=0.75, chunk_spread=0.95)
 TAGS = [f"tag{i:02d}" for i in range(40)]
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
@@ -43,22 +62,57 @@ def words(rng: np.random.Generator) -> np.ndarray:
     return np.array(["".join(syllables[p]) + f"{i % 97}" for i, p in enumerate(parts)])
 
 
-def unit_vectors(rng: np.random.Generator, count: int, centres: np.ndarray) -> np.ndarray:
-    return noisy_unit_vectors(rng, centres[rng.integers(0, len(centres), size=count)])
+def spread_profile() -> np.ndarray:
+    """Per-direction spread of the noise, of unit expected norm: a few directions carry most
+    of it, as in real embeddings."""
+    decay = VECTORS.spectrum_decay
+    profile = np.arange(1, DIMENSIONS + 1, dtype=np.float64) ** (-decay / 2)
+    return profile / np.sqrt(np.sum(profile**2))
 
 
-def noisy_unit_vectors(rng: np.random.Generator, centres_of_rows: np.ndarray) -> np.ndarray:
-    """Each row's centre moved by Gaussian noise, normalised, as float32."""
-    noise = rng.normal(0, SPREAD / np.sqrt(DIMENSIONS), centres_of_rows.shape)
-    vectors = centres_of_rows + noise
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors.astype(np.float32)
+def noisy(rng: np.random.Generator, points: np.ndarray, spread: float) -> np.ndarray:
+    """`points` each moved by noise of expected norm `spread`, drawn in the order of the rows."""
+    return points + spread * rng.normal(size=points.shape) * spread_profile()
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 def centres(seed: int) -> np.ndarray:
-    """The cluster centres: the same for the corpus and its queries."""
-    raw = np.random.default_rng([seed, 1]).normal(size=(CENTRES, DIMENSIONS))
-    return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    """The topic centres: the same for the corpus and its queries."""
+    rng = np.random.default_rng([seed, 1])
+    raw = rng.normal(size=(CENTRES, DIMENSIONS))
+    topics = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    domain = rng.normal(size=DIMENSIONS)
+    domain /= np.linalg.norm(domain)
+    share = VECTORS.domain_share
+    return np.sqrt(share) * domain + np.sqrt(1 - share) * topics
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What decides how hard nearest-neighbour search is on a set of vectors."""
+
+    local_dimensionality: float  # median MLE estimate (Levina-Bickel) at 10 neighbours
+    nearest_distances: tuple[float, float, float]  # mean cosine distance to the 1st, 10th, 100th
+    variance_shares: tuple[float, float, float]  # in the top 10, 50, 100 principal components
+
+
+def shape(vectors: np.ndarray) -> Shape:
+    """The shape of a few hundred to a few thousand unit vectors, each against the others."""
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    cosine = 1 - np.sort(similarity, axis=1)[:, ::-1][:, :-1]  # nearest first, self left out
+    euclidean = np.sqrt(np.maximum(2 * cosine[:, :10], 1e-12))
+    dimensionality = -1 / np.mean(np.log(euclidean[:, :9] / euclidean[:, 9:10]), axis=1)
+    variances = np.linalg.svd(vectors - vectors.mean(axis=0), compute_uv=False) ** 2
+    shares = np.cumsum(variances) / variances.sum()
+    return Shape(
+        round(float(np.median(dimensionality)), 1),
+        tuple(round(float(cosine[:, i].mean()), 3) for i in (0, 9, 99)),  # type: ignore[arg-type]
+        tuple(round(float(shares[i]), 2) for i in (9, 49, 99)),  # type: ignore[arg-type]
+    )
 
 
 # Rows generated and written at a time: a million rows at once would hold several copies of
@@ -111,12 +165,12 @@ def batches(
     post_tags = [
         ", ".join(rng.choice(TAGS, size=rng.integers(1, 5), replace=False)) for _ in range(posts)
     ]
-    centre_of_chunk = rng.integers(0, CENTRES, size=size)
-    corpus_centres = centres(seed)
+    topic_of_post = rng.integers(0, CENTRES, size=posts)
+    post_vectors = noisy(rng, centres(seed)[topic_of_post], VECTORS.post_spread)
     for start in range(0, size, rows_per_batch):
         stop = min(start + rows_per_batch, size)
-        vectors = noisy_unit_vectors(rng, corpus_centres[centre_of_chunk[start:stop]])
         chunk_posts = post_of_chunk[start:stop]
+        vectors = unit_rows(noisy(rng, post_vectors[chunk_posts], VECTORS.chunk_spread))
         slugs = [f"post-{p:07d}" for p in chunk_posts]
         texts = [" ".join(vocabulary[row]) for row in ranks[start:stop]]
         yield pa.record_batch(
@@ -136,8 +190,12 @@ def batches(
 
 
 def query_vectors(count: int, seed: int = 7) -> np.ndarray:
-    """Query vectors near the corpus's own centres, as real queries are near real chunks."""
-    return unit_vectors(np.random.default_rng([seed, 2]), count, centres(seed))
+    """Query vectors shaped like a new chunk of a new post on one of the corpus's topics, as
+    real queries are near real chunks."""
+    rng = np.random.default_rng([seed, 2])
+    topics = centres(seed)[rng.integers(0, CENTRES, size=count)]
+    spread = float(np.hypot(VECTORS.post_spread, VECTORS.chunk_spread))
+    return unit_rows(noisy(rng, topics, spread))
 
 
 def query_texts(count: int, seed: int = 7) -> list[str]:

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from helpers import EXTENDED_CORPUS
 
 from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
-from benchmarks.corpus import batches, generate, query_vectors, write
+from benchmarks.corpus import batches, generate, query_vectors, shape, write
 from benchmarks.hnsw import BUILD_SETTINGS
 from benchmarks.loads import BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
@@ -33,10 +35,28 @@ def test_the_synthetic_corpus_is_reproducible_and_shaped_like_the_real_one() -> 
     ]
     vectors = np.asarray(first.column("embedding").combine_chunks().values).reshape(-1, 768)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    # clustered (3,000 chunks around 300 centres): a query vector lies much closer to its
-    # nearest chunks than to a random one
+    # clustered (3,000 chunks around 300 topics): a query vector lies much closer to its
+    # nearest chunks than to a typical one
     similarity = query_vectors(5, seed=3) @ vectors.T
-    assert np.all(similarity.max(axis=1) > 0.5) and abs(float(np.median(similarity))) < 0.1
+    assert np.all(similarity.max(axis=1) - np.median(similarity, axis=1) > 0.3)
+
+
+def test_the_synthetic_vectors_are_shaped_like_real_embeddings() -> None:
+    # HNSW's recall depends on this shape: with the spread the same in every direction, the
+    # nearest neighbours were all but tied and recall@10 fell to 0.74 at 1M chunks.
+    real = np.array(
+        [json.loads(line)["embedding"] for line in EXTENDED_CORPUS.open()], dtype=np.float32
+    )
+    table = generate(len(real))
+    synthetic = np.asarray(table.column("embedding").combine_chunks().values).reshape(-1, 768)
+    real_shape, synthetic_shape = shape(real), shape(synthetic)
+    assert synthetic_shape.local_dimensionality == pytest.approx(
+        real_shape.local_dimensionality, rel=0.3
+    )
+    assert synthetic_shape.nearest_distances == pytest.approx(
+        real_shape.nearest_distances, abs=0.08
+    )
+    assert synthetic_shape.variance_shares == pytest.approx(real_shape.variance_shares, abs=0.06)
 
 
 def test_the_corpus_is_the_same_made_in_batches_or_written_to_a_file(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ temporary folder and measures, section by section:
   filters      recall@10 and short results under filters passing 50%, 5% and 0.1% of chunks
   concurrency  hybrid queries per second with 1, 2, 4 and 8 clients through a pool
   hnsw         HNSW build time by maintenance_work_mem and parallel workers; vector vs halfvec
+  graph        HNSW recall@10 and build time by m, ef_construction and parallel workers
   peers        langchain-postgres and llama-index, each in its own virtual environment
 `quality` compares hfsearch's rankings on the sample with bm25s and numpy (benchmarks/quality.py).
 `report` prints the results as the Markdown tables of BENCHMARKS.md (benchmarks/report.py).
@@ -40,7 +41,9 @@ from benchmarks.peers.run import PEERS, run_peer
 from hfsearch import migrations
 from hfsearch.database import Connection, connect, pgdata_path, start_embedded, stop_embedded
 
-SECTIONS = ("load", "query", "recall", "filters", "concurrency", "hnsw", "peers")
+SECTIONS = ("load", "query", "recall", "filters", "concurrency", "hnsw", "graph", "peers")
+# Sections that need `hfsearch load`; the others measure the bare table only.
+HFSEARCH_SECTIONS = {"load", "query", "recall", "filters", "concurrency", "peers"}
 EF_VALUES = [10, 20, 40, 100, 200]
 FILTER_SHARES = [0.5, 0.05, 0.001]
 CLIENTS = [1, 2, 4, 8]
@@ -96,8 +99,10 @@ def run(
         migrations.upgrade(url)
         with connect(url) as conn:
             results["versions"] = versions(conn)
-            # Loading is not optional: every other section needs the rows.
-            mine = loads.load_hfsearch(url, corpus, pgdata, maintenance_work_mem)
+            # The bare path always loads: every section needs its rows or its baseline.
+            mine = None
+            if HFSEARCH_SECTIONS & set(sections):
+                mine = loads.load_hfsearch(url, corpus, pgdata, maintenance_work_mem)
             # Vacuumed between and after the loads (untimed), so that autovacuum of one
             # path's tables runs neither during the other's load nor during timed queries.
             conn.execute("VACUUM (ANALYZE)")
@@ -105,11 +110,13 @@ def run(
             started = time.perf_counter()
             conn.execute("VACUUM (ANALYZE)")
             results["vacuum_seconds"] = round(time.perf_counter() - started, 1)
-            results["load"] = {
-                "hfsearch": {**asdict(mine), "rows_per_second": round(size / mine.seconds)},
-                "bare": {**asdict(bare), "rows_per_second": round(size / bare.seconds)},
-                "hfsearch_speed_vs_bare": round(bare.seconds / mine.seconds, 3),
+            load: dict[str, object] = {
+                "bare": {**asdict(bare), "rows_per_second": round(size / bare.seconds)}
             }
+            if mine is not None:
+                load["hfsearch"] = {**asdict(mine), "rows_per_second": round(size / mine.seconds)}
+                load["hfsearch_speed_vs_bare"] = round(bare.seconds / mine.seconds, 3)
+            results["load"] = load
             results["sizes_mb"] = sizes_mb(conn)
             if "query" in sections:
                 latency = queries.latencies(conn, texts, vectors)
@@ -129,6 +136,16 @@ def run(
             if "concurrency" in sections:
                 results["throughput_hybrid"] = queries.throughput(
                     url, texts, vectors, CLIENTS, seconds=10 if size >= 100_000 else 3
+                )
+            # Before `hnsw`, which rebuilds the load's index.
+            if "graph" in sections:
+                results["hnsw_graphs"] = hnsw.graph_builds(
+                    conn,
+                    recall_vectors,
+                    hnsw.GRAPHS,
+                    maintenance_work_mem,
+                    EF_VALUES,
+                    loaded_seconds=bare.phase_seconds["hnsw"],
                 )
             if "hnsw" in sections:
                 results["hnsw"] = hnsw.hnsw_builds(

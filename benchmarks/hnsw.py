@@ -1,11 +1,15 @@
-"""HNSW index builds on the bare table: the settings that speed them up, and `vector` against
-`halfvec` storage (index size, build time, recall against exact float32 search)."""
+"""HNSW index builds on the bare table: the settings that speed them up, `vector` against
+`halfvec` storage (index size, build time, recall against exact float32 search), and the graph's
+own parameters (m, ef_construction, parallel or one-process build) against recall."""
 
 from __future__ import annotations
 
+import sys
 import time
+from dataclasses import asdict, dataclass
 
 import numpy as np
+from psycopg import sql
 
 from benchmarks.queries import index_scans_only
 from hfsearch.database import Connection
@@ -24,6 +28,24 @@ HNSW_TOP_10 = {
 }
 
 
+@dataclass(frozen=True)
+class Graph:
+    """pgvector's HNSW build parameters, and the parallel workers that build the graph."""
+
+    m: int  # links per node (pgvector's default 16)
+    ef_construction: int  # candidates kept while linking a node (default 64)
+    parallel_workers: int  # PostgreSQL's default max_parallel_maintenance_workers is 2
+
+
+# Built after the load's own index (pgvector's defaults, the server's workers): one process
+# instead of three, then wider candidate lists, then more links.
+GRAPHS = [Graph(16, 64, 0), Graph(16, 128, 2), Graph(24, 128, 2)]
+GRAPH_INDEX = sql.SQL(
+    "CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)"
+    " WITH (m = {m}, ef_construction = {ef_construction})"
+)
+
+
 def build(conn: Connection, definition: str, memory: str, workers: int) -> float:
     conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (memory,))
     conn.execute(
@@ -38,6 +60,14 @@ def index_mb(conn: Connection, name: str) -> float:
     row = conn.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()
     assert row is not None
     return round(row[0] / 2**20, 1)
+
+
+def exact_top_10(conn: Connection, vectors: np.ndarray) -> list[set[int]]:
+    conn.execute("SET enable_indexscan = off")
+    try:
+        return [{row[0] for row in conn.execute(EXACT_TOP_10, (v,))} for v in vectors]
+    finally:
+        conn.execute("RESET enable_indexscan")
 
 
 def recall(
@@ -62,9 +92,7 @@ def hnsw_builds(
         )
     memory, workers = settings[-1]
     halfvec_seconds = build(conn, HALFVEC_INDEX, memory, workers)
-    conn.execute("SET enable_indexscan = off")
-    exact = [{row[0] for row in conn.execute(EXACT_TOP_10, (v,))} for v in vectors]
-    conn.execute("RESET enable_indexscan")
+    exact = exact_top_10(conn, vectors)
     result = {
         "builds": builds,
         "storage": {
@@ -83,3 +111,43 @@ def hnsw_builds(
     }
     conn.execute("DROP INDEX bare_hnsw_halfvec")
     return result
+
+
+def graph_builds(
+    conn: Connection,
+    vectors: np.ndarray,
+    graphs: list[Graph],
+    memory: str,
+    ef_values: list[int],
+    loaded_seconds: float,
+) -> list[dict[str, object]]:
+    """Recall of the load's HNSW index, then of the index rebuilt as each graph in turn.
+
+    Each line is printed as it is measured: at 1M chunks a build takes many minutes.
+    """
+    conn.autocommit = True
+    exact = exact_top_10(conn, vectors)
+    row = conn.execute("SELECT current_setting('max_parallel_maintenance_workers')").fetchone()
+    assert row is not None
+    loaded = Graph(16, 64, int(row[0]))
+    results = []
+    for graph in [loaded, *graphs]:
+        if graph is loaded:
+            seconds = loaded_seconds
+        else:
+            conn.execute("DROP INDEX bare_hnsw")
+            definition = GRAPH_INDEX.format(
+                m=sql.Literal(graph.m), ef_construction=sql.Literal(graph.ef_construction)
+            ).as_string(conn)
+            seconds = build(conn, definition, memory, graph.parallel_workers)
+        figures = {
+            **asdict(graph),
+            "seconds": seconds,
+            "index_mb": index_mb(conn, "bare_hnsw"),
+            "recall_at_10_by_ef_search": {
+                ef: recall(conn, HNSW_TOP_10["vector"], vectors, exact, ef) for ef in ef_values
+            },
+        }
+        print(f"graph: {figures}", file=sys.stderr, flush=True)
+        results.append(figures)
+    return results

@@ -31,6 +31,7 @@ def report(result_files: list[Path]) -> str:
         _recall(runs),
         _filtered(runs),
         _hnsw(runs),
+        _graphs(runs),
         _peers(runs),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -60,6 +61,8 @@ def _load(runs: list[Run]) -> str:
             ("bare", "bare COPY BINARY + GIN + HNSW"),
             ("hfsearch", "`hfsearch load`"),
         ):
+            if path not in load:
+                continue  # a run of the bare-table sections only
             figures = load[path]
             rows.append(
                 [
@@ -204,6 +207,35 @@ def _hnsw(runs: list[Run]) -> str:
                 ],
             )
         )
+    return "\n\n".join(parts)
+
+
+def _graphs(runs: list[Run]) -> str:
+    parts = []
+    for run in with_key(runs, "hnsw_graphs"):
+        graphs = run["hnsw_graphs"]
+        efs = sorted(graphs[0]["recall_at_10_by_ef_search"], key=int)
+        first = graphs[0]["seconds"]
+        rows = [
+            [
+                g["m"],
+                g["ef_construction"],
+                g["parallel_workers"],
+                f"{g['seconds']} ({g['seconds'] / first:.2f}x)",
+                g["index_mb"],
+                *(g["recall_at_10_by_ef_search"][ef] for ef in efs),
+            ]
+            for g in graphs
+        ]
+        header = [
+            f"HNSW graph, {size(run)} x 768: m",
+            "ef_construction",
+            "parallel workers",
+            "build s (vs first row)",
+            "index MB",
+            *(f"recall@10 ef {ef}" for ef in efs),
+        ]
+        parts.append(table(header, rows))
     return "\n\n".join(parts)
 
 

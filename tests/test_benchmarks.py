@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from helpers import EXTENDED_CORPUS
 
 from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
 from benchmarks.corpus import batches, generate, query_vectors, shape, write
-from benchmarks.hnsw import BUILD_SETTINGS
+from benchmarks.hnsw import BUILD_SETTINGS, GRAPHS, Graph, graph_builds
 from benchmarks.loads import BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
 from benchmarks.report import report
@@ -100,6 +101,13 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     storage = results["hnsw"]["storage"]
     # halfvec stores two bytes a dimension instead of four
     assert storage["halfvec"]["index_mb"] < 0.75 * storage["vector"]["index_mb"]
+    graphs = results["hnsw_graphs"]
+    # the load's own index first, as the bare path built it, then each graph of GRAPHS
+    assert graphs[0]["seconds"] == load["bare"]["phase_seconds"]["hnsw"]
+    assert [(g["m"], g["ef_construction"], g["parallel_workers"]) for g in graphs[1:]] == [
+        astuple(graph) for graph in GRAPHS
+    ]
+    assert all(g["recall_at_10_by_ef_search"][200] >= 0.9 for g in graphs)
 
     # The report shows each figure beside its baseline, from the JSON as written.
     saved = tmp_path / "results.json"
@@ -111,6 +119,20 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     hybrid = results["latency_ms"]["hybrid"]
     assert f"| hfsearch hybrid (RRF) | {hybrid['p50_ms']} / {hybrid['p95_ms']}" in markdown
     assert markdown.count("\n| 8 clients |") == 1 and "| 0.1% |" in markdown
+    assert "\n| 24 | 128 | 2 | " in markdown
+
+
+def test_the_bare_table_sections_run_without_an_hfsearch_load(tmp_path: Path) -> None:
+    results = run(
+        size=500, query_count=10, sections=["graph"], workdir=tmp_path, maintenance_work_mem="64MB"
+    )
+    assert set(results["load"]) == {"bare"}
+    assert results["sizes_mb"].get("chunks", 0) < 0.1  # hfsearch's tables were left empty
+    assert len(results["hnsw_graphs"]) == len(GRAPHS) + 1
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps(results))
+    markdown = report([saved])
+    assert "| bare COPY BINARY + GIN + HNSW |" in markdown and "hfsearch load" not in markdown
 
 
 def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
@@ -170,3 +192,25 @@ def test_the_bare_baseline_reads_its_hnsw_index(conn: Connection) -> None:
         plan = " ".join(row[0] for row in conn.execute(explain, (vector,)))
     assert "Index Scan using bare_hnsw" in plan
     assert conn.execute("SHOW enable_seqscan").fetchone() == ("on",)  # left as it was
+
+
+def test_each_graph_is_built_with_its_own_parameters(conn: Connection) -> None:
+    conn.execute(BARE_TABLE)
+    conn.execute(
+        "INSERT INTO bare (title, body, embedding) SELECT 't', 'b', v FROM unnest(%s::vector[]) v",
+        (list(query_vectors(300, seed=2)),),
+    )
+    conn.execute("CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)")
+    conn.commit()
+    graphs = graph_builds(
+        conn, query_vectors(5, seed=4), [Graph(24, 100, 0)], "64MB", [40], loaded_seconds=1.5
+    )
+    loaded, rebuilt = graphs
+    assert (loaded["m"], loaded["ef_construction"], loaded["seconds"]) == (16, 64, 1.5)
+    assert (rebuilt["m"], rebuilt["ef_construction"], rebuilt["parallel_workers"]) == (24, 100, 0)
+    options = conn.execute(
+        "SELECT reloptions FROM pg_class WHERE oid = 'bare_hnsw'::regclass"
+    ).fetchone()
+    assert options == (["m=24", "ef_construction=100"],)
+    # exact search through the same table: every graph finds the 10 nearest of 300 at ef 40
+    assert all(g["recall_at_10_by_ef_search"][40] >= 0.9 for g in graphs)

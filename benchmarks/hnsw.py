@@ -11,15 +11,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from psycopg import sql
 
+from benchmarks.loads import BARE_HNSW, HNSW_GRAPH
 from benchmarks.queries import index_scans_only
 from hfsearch.database import Connection
 
 # (maintenance_work_mem, max_parallel_maintenance_workers): PostgreSQL's defaults first.
 BUILD_SETTINGS = [("64MB", 0), ("1GB", 0), ("1GB", 1)]
-VECTOR_INDEX = "CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)"
+VECTOR_INDEX = BARE_HNSW
 HALFVEC_INDEX = (
     "CREATE INDEX bare_hnsw_halfvec ON bare"
-    " USING hnsw ((embedding::halfvec(768)) halfvec_cosine_ops)"
+    f" USING hnsw ((embedding::halfvec(768)) halfvec_cosine_ops) {HNSW_GRAPH}"
 )
 EXACT_TOP_10 = "SELECT id FROM bare ORDER BY embedding <=> %s, id LIMIT 10"
 HNSW_TOP_10 = {
@@ -37,9 +38,9 @@ class Graph:
     parallel_workers: int  # PostgreSQL's default max_parallel_maintenance_workers is 2
 
 
-# Built after the load's own index (pgvector's defaults, the server's workers): one process
-# instead of three, then wider candidate lists, then more links.
-GRAPHS = [Graph(16, 64, 0), Graph(16, 128, 2), Graph(24, 128, 2)]
+# Built after the load's own index (hfsearch's graph, the server's workers): pgvector's
+# defaults, built by three processes and by one, then wider candidate lists alone.
+GRAPHS = [Graph(16, 64, 2), Graph(16, 64, 0), Graph(16, 128, 2)]
 GRAPH_INDEX = sql.SQL(
     "CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)"
     " WITH (m = {m}, ef_construction = {ef_construction})"
@@ -113,6 +114,23 @@ def hnsw_builds(
     return result
 
 
+def built_graph(conn: Connection) -> dict[str, int]:
+    """The bare index's m and ef_construction (pgvector's defaults unless set), and the workers
+    a build gets on this server."""
+    row = conn.execute(
+        """
+        SELECT coalesce(max(split_part(o, '=', 2)) FILTER (WHERE o LIKE 'm=%%'), '16'),
+               coalesce(max(split_part(o, '=', 2)) FILTER (WHERE o LIKE 'ef_construction=%%'),
+                        '64'),
+               current_setting('max_parallel_maintenance_workers')
+        FROM pg_class c LEFT JOIN LATERAL unnest(c.reloptions) o ON true
+        WHERE c.oid = 'bare_hnsw'::regclass
+        """
+    ).fetchone()
+    assert row is not None
+    return {"m": int(row[0]), "ef_construction": int(row[1]), "parallel_workers": int(row[2])}
+
+
 def graph_builds(
     conn: Connection,
     vectors: np.ndarray,
@@ -127,9 +145,7 @@ def graph_builds(
     """
     conn.autocommit = True
     exact = exact_top_10(conn, vectors)
-    row = conn.execute("SELECT current_setting('max_parallel_maintenance_workers')").fetchone()
-    assert row is not None
-    loaded = Graph(16, 64, int(row[0]))
+    loaded = Graph(**built_graph(conn))
     results = []
     for graph in [loaded, *graphs]:
         if graph is loaded:

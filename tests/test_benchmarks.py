@@ -15,7 +15,7 @@ from helpers import EXTENDED_CORPUS
 from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
 from benchmarks.corpus import batches, generate, query_vectors, shape, write
 from benchmarks.hnsw import BUILD_SETTINGS, GRAPHS, Graph, graph_builds
-from benchmarks.loads import BARE_TABLE
+from benchmarks.loads import BARE_HNSW, BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
 from benchmarks.report import report
 from hfsearch.database import Connection
@@ -104,6 +104,7 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     graphs = results["hnsw_graphs"]
     # the load's own index first, as the bare path built it, then each graph of GRAPHS
     assert graphs[0]["seconds"] == load["bare"]["phase_seconds"]["hnsw"]
+    assert (graphs[0]["m"], graphs[0]["ef_construction"]) == (24, 128)
     assert [(g["m"], g["ef_construction"], g["parallel_workers"]) for g in graphs[1:]] == [
         astuple(graph) for graph in GRAPHS
     ]
@@ -119,7 +120,7 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     hybrid = results["latency_ms"]["hybrid"]
     assert f"| hfsearch hybrid (RRF) | {hybrid['p50_ms']} / {hybrid['p95_ms']}" in markdown
     assert markdown.count("\n| 8 clients |") == 1 and "| 0.1% |" in markdown
-    assert "\n| 24 | 128 | 2 | " in markdown
+    assert "\n| 16 | 128 | 2 | " in markdown
 
 
 def test_the_bare_table_sections_run_without_an_hfsearch_load(tmp_path: Path) -> None:
@@ -200,13 +201,13 @@ def test_each_graph_is_built_with_its_own_parameters(conn: Connection) -> None:
         "INSERT INTO bare (title, body, embedding) SELECT 't', 'b', v FROM unnest(%s::vector[]) v",
         (list(query_vectors(300, seed=2)),),
     )
-    conn.execute("CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)")
+    conn.execute(BARE_HNSW)
     conn.commit()
     graphs = graph_builds(
         conn, query_vectors(5, seed=4), [Graph(24, 100, 0)], "64MB", [40], loaded_seconds=1.5
     )
     loaded, rebuilt = graphs
-    assert (loaded["m"], loaded["ef_construction"], loaded["seconds"]) == (16, 64, 1.5)
+    assert (loaded["m"], loaded["ef_construction"], loaded["seconds"]) == (24, 128, 1.5)
     assert (rebuilt["m"], rebuilt["ef_construction"], rebuilt["parallel_workers"]) == (24, 100, 0)
     options = conn.execute(
         "SELECT reloptions FROM pg_class WHERE oid = 'bare_hnsw'::regclass"
@@ -214,3 +215,18 @@ def test_each_graph_is_built_with_its_own_parameters(conn: Connection) -> None:
     assert options == (["m=24", "ef_construction=100"],)
     # exact search through the same table: every graph finds the 10 nearest of 300 at ef 40
     assert all(g["recall_at_10_by_ef_search"][40] >= 0.9 for g in graphs)
+
+
+def test_the_bare_path_builds_the_graph_hfsearch_builds(conn: Connection) -> None:
+    """The load ratio compares the same work: the bare index's graph is hfsearch's."""
+    model = conn.execute(
+        "INSERT INTO embedding_models (name, dimensions) VALUES ('bench', 768) RETURNING id"
+    ).fetchone()[0]  # type: ignore[index]
+    conn.execute("SELECT hfsearch_ensure_vector_index(%s)", (model,))
+    conn.execute(BARE_TABLE)
+    conn.execute(BARE_HNSW)
+    options = conn.execute(
+        "SELECT reloptions FROM pg_class WHERE relname IN (%s, 'bare_hnsw') ORDER BY relname",
+        (f"embeddings_model_{model}_hnsw",),
+    ).fetchall()
+    assert len(options) == 2 and options[0] == options[1] != (None,)

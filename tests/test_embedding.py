@@ -60,7 +60,8 @@ def test_every_chunk_gets_normalised_vectors_and_long_ones_windows(
     index = loaded.execute(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_model_2_hnsw'"
     ).fetchone()
-    assert index is not None and "vector(384)) vector_cosine_ops) WHERE (model_id = 2)" in index[0]
+    assert index is not None
+    assert "vector(384)) vector_cosine_ops) WITH (m='24', ef_construction='128')" in index[0]
 
 
 def test_an_interrupted_embed_resumes_where_it_stopped(loaded: Connection, minilm: str) -> None:

@@ -55,7 +55,8 @@ def test_sample_loads_posts_chunks_and_vectors(conn: Connection, sample: list[Ch
     ).fetchall() == [("dataset:unknown-768", 768, 100, 768)]
     assert "embeddings_model_1_hnsw" in result.indexes_built
     assert (
-        "USING hnsw (((embedding)::vector(768)) vector_cosine_ops) WHERE (model_id = 1)"
+        "USING hnsw (((embedding)::vector(768)) vector_cosine_ops)"
+        " WITH (m='24', ef_construction='128') WHERE (model_id = 1)"
         in (index_definitions(conn)["embeddings_model_1_hnsw"])
     )
 

@@ -134,3 +134,29 @@ def test_revision_0006_moves_stored_documents_into_their_rows(empty_db_url: str)
         assert conn.execute(STORAGE).fetchone() == ("x",)
         idf = conn.execute("SELECT to_regprocedure('hfsearch_idf(float8, float8)')").fetchone()
         assert idf == (None,)
+
+
+def test_revision_0007_builds_new_vector_indexes_with_its_graph(empty_db_url: str) -> None:
+    """Revision 0007 builds HNSW indexes with m 24 and ef_construction 128; its downgrade puts
+    back pgvector's defaults. Indexes already built are left as they are."""
+    options = "SELECT reloptions FROM pg_class WHERE relname = %s"
+    migrations.upgrade(empty_db_url, "0006")
+    with connect(empty_db_url) as conn:
+        conn.execute("INSERT INTO embedding_models (name, dimensions) VALUES ('a', 8), ('b', 8)")
+        conn.execute("SELECT hfsearch_ensure_vector_index(1)")
+        conn.commit()
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert conn.execute(options, ("embeddings_model_1_hnsw",)).fetchone() == (None,)
+        conn.execute("SELECT hfsearch_ensure_vector_index(2)")
+        assert conn.execute(options, ("embeddings_model_2_hnsw",)).fetchone() == (
+            ["m=24", "ef_construction=128"],
+        )
+        conn.execute("DROP INDEX embeddings_model_2_hnsw")
+        conn.commit()
+
+    migrations.downgrade(empty_db_url, "0006")
+    with connect(empty_db_url) as conn:
+        conn.execute("SELECT hfsearch_ensure_vector_index(2)")
+        assert conn.execute(options, ("embeddings_model_2_hnsw",)).fetchone() == (None,)

@@ -9,9 +9,8 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from psycopg import sql
 
-from benchmarks.loads import BARE_HNSW, HNSW_GRAPH
+from benchmarks.loads import BARE_HNSW, HNSW_GRAPH, bare_hnsw_index
 from benchmarks.queries import index_scans_only
 from hfsearch.database import Connection
 
@@ -41,10 +40,6 @@ class Graph:
 # Built after the load's own index (hfsearch's graph, the server's workers): pgvector's
 # defaults, built by three processes and by one, then wider candidate lists alone.
 GRAPHS = [Graph(16, 64, 2), Graph(16, 64, 0), Graph(16, 128, 2)]
-GRAPH_INDEX = sql.SQL(
-    "CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)"
-    " WITH (m = {m}, ef_construction = {ef_construction})"
-)
 
 
 def build(conn: Connection, definition: str, memory: str, workers: int) -> float:
@@ -152,9 +147,7 @@ def graph_builds(
             seconds = loaded_seconds
         else:
             conn.execute("DROP INDEX bare_hnsw")
-            definition = GRAPH_INDEX.format(
-                m=sql.Literal(graph.m), ef_construction=sql.Literal(graph.ef_construction)
-            ).as_string(conn)
+            definition = bare_hnsw_index(graph.m, graph.ef_construction)
             seconds = build(conn, definition, memory, graph.parallel_workers)
         figures = {
             **asdict(graph),

@@ -114,9 +114,18 @@ CREATE TABLE bare (
 """
 
 
+def graph_options(m: int, ef_construction: int) -> str:
+    return f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
+
+
+def bare_hnsw_index(m: int, ef_construction: int) -> str:
+    index = "CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops)"
+    return f"{index} {graph_options(m, ef_construction)}"
+
+
 # The graph hfsearch builds (revision 0007), so that both paths do the same work.
-HNSW_GRAPH = "WITH (m = 24, ef_construction = 128)"
-BARE_HNSW = f"CREATE INDEX bare_hnsw ON bare USING hnsw (embedding vector_cosine_ops) {HNSW_GRAPH}"
+HNSW_GRAPH = graph_options(m=24, ef_construction=128)
+BARE_HNSW = bare_hnsw_index(m=24, ef_construction=128)
 
 
 def load_bare(conn: Connection, path: Path, pgdata: Path, maintenance_work_mem: str) -> LoadRun:

@@ -179,11 +179,12 @@ class _DeferredIndex:
 
 
 # Secondary indexes a bulk load rebuilds: everything on chunks but the keys the upsert needs,
-# and the target model's vector index.
+# the postings' index, and the target model's vector index.
 DEFERRABLE_INDEXES = """
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
 FROM pg_index i
-WHERE (i.indrelid = 'chunks'::regclass AND NOT i.indisunique AND NOT i.indisprimary)
+WHERE (i.indrelid IN ('chunks'::regclass, 'postings'::regclass)
+       AND NOT i.indisunique AND NOT i.indisprimary)
    OR i.indexrelid = to_regclass(%(hnsw_index)s)
 """
 

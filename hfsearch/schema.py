@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Computed,
     Date,
     DateTime,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     SmallInteger,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -155,6 +157,25 @@ class LexemeStats(Base):
 
     lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
     chunks: Mapped[int] = mapped_column(Integer)
+
+
+# One row per (lexeme, chunk): what BM25 needs of a term in a chunk, read through the index
+# alone. Triggers on chunks (revision 0008) keep it in step; a table without a key, so Core.
+postings = Table(
+    "postings",
+    Base.metadata,
+    Column("lexeme", Text, nullable=False),
+    Column("chunk_id", BigInteger, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("title_occurrences", Integer, nullable=False),
+    Column("token_count", Integer, nullable=False),
+    Index(
+        "ix_postings_lexeme_chunk_id",
+        "lexeme",
+        "chunk_id",
+        postgresql_include=["occurrences", "title_occurrences", "token_count"],
+    ),
+)
 
 
 class CorpusStats(Base):

@@ -35,6 +35,7 @@ def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
                 "embedding_models",
                 "embeddings",
                 "lexeme_stats",
+                "postings",
                 "posts",
             ],
         )
@@ -160,3 +161,39 @@ def test_revision_0007_builds_new_vector_indexes_with_its_graph(empty_db_url: st
     with connect(empty_db_url) as conn:
         conn.execute("SELECT hfsearch_ensure_vector_index(2)")
         assert conn.execute(options, ("embeddings_model_2_hnsw",)).fetchone() == (None,)
+
+
+def test_revision_0008_fills_postings_from_stored_chunks_and_ranks_alike(empty_db_url: str) -> None:
+    """Revision 0008 fills the postings from the chunks stored before it, and BM25 read from
+    them ranks as revision 0006's reading of the documents did; the downgrade drops them."""
+    ranking = "SELECT chunk_id, round(score::numeric, 9) FROM hfsearch_lexical(%s, NULL, 20)"
+    queries = ("gradio demo", "fine-tune a transformer model", "dataset hub upload")
+    migrations.upgrade(empty_db_url, "0007")
+    with connect(empty_db_url) as conn:
+        source = open_source(str(SAMPLE))
+        load_records(conn, validate(source.name, source.rows, has_vectors=True))
+        before = [conn.execute(ranking, (query,)).fetchall() for query in queries]
+        assert all(before)
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        postings = conn.execute("SELECT count(*) FROM postings").fetchone()
+        lexemes = conn.execute("SELECT sum(length(search_vector)) FROM chunks").fetchone()
+        assert postings == lexemes and postings is not None and postings[0] > 0
+        assert [conn.execute(ranking, (query,)).fetchall() for query in queries] == before
+
+    migrations.downgrade(empty_db_url, "0007")
+    with connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('postings')").fetchone() == (None,)
+        assert [conn.execute(ranking, (query,)).fetchall() for query in queries] == before
+        conn.execute("DELETE FROM chunks")  # no trigger is left to write to a missing table
+
+
+def test_revision_0009_plans_hfsearch_search_once_per_session(empty_db_url: str) -> None:
+    setting = "SELECT proconfig FROM pg_proc WHERE proname = 'hfsearch_search'"
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert conn.execute(setting).fetchone() == (["plan_cache_mode=force_generic_plan"],)
+    migrations.downgrade(empty_db_url, "0008")
+    with connect(empty_db_url) as conn:
+        assert conn.execute(setting).fetchone() == (None,)

@@ -94,7 +94,7 @@ def load_records(
             built += ensure_hnsw_index(conn, model_id)
         if result.changed:
             conn.execute("SELECT hfsearch_refresh_stats()")  # BM25's term statistics
-            conn.execute("ANALYZE posts, chunks, embeddings")
+            conn.execute("ANALYZE posts, chunks, postings, embeddings")
     return replace(result, indexes_built=built)
 
 

@@ -87,6 +87,14 @@ REVOKE EXECUTE ON FUNCTION hfsearch_index_chunks, hfsearch_postings FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hfsearch_index_chunks, hfsearch_postings TO hfsearch_writer;
 GRANT SELECT ON postings TO hfsearch_reader;
 GRANT INSERT, DELETE ON postings TO hfsearch_writer;
+-- The loader's ANALYZE after a load needs MAINTAIN (PostgreSQL 17 and later), as in 0003.
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::integer >= 170000 THEN
+        GRANT MAINTAIN ON postings TO hfsearch_writer;
+    END IF;
+END
+$$;
 
 -- hfsearch_bm25 with the same signature and rankings, scoring from the postings. `matching`
 -- (the query's terms as a tsquery, for the GIN index) is no longer read. Revision 0004's

@@ -169,11 +169,12 @@ postings = Table(
     Column("occurrences", Integer, nullable=False),
     Column("title_occurrences", Integer, nullable=False),
     Column("token_count", Integer, nullable=False),
+    Column("post_id", Integer, nullable=False),
     Index(
         "ix_postings_lexeme_chunk_id",
         "lexeme",
         "chunk_id",
-        postgresql_include=["occurrences", "title_occurrences", "token_count"],
+        postgresql_include=["occurrences", "title_occurrences", "token_count", "post_id"],
     ),
 )
 

@@ -79,12 +79,13 @@ def test_bm25_from_postings_ranks_as_scoring_every_match(conn: Connection) -> No
 # Every chunk's postings as its stored document says, and as the postings table holds them.
 POSTINGS_FROM_DOCUMENTS = """
 SELECT u.lexeme, c.id, cardinality(u.positions), cardinality(array_positions(u.weights, 'A')),
-       c.token_count
+       c.token_count, c.post_id
 FROM chunks c CROSS JOIN LATERAL unnest(c.search_vector) AS u
 ORDER BY 1, 2
 """
 POSTINGS = """
-SELECT lexeme, chunk_id, occurrences, title_occurrences, token_count FROM postings ORDER BY 1, 2
+SELECT lexeme, chunk_id, occurrences, title_occurrences, token_count, post_id
+FROM postings ORDER BY 1, 2
 """
 
 
@@ -108,7 +109,15 @@ def test_postings_follow_every_change_to_the_chunks(conn: Connection) -> None:
         "UPDATE chunks SET position = position + 1000 WHERE post_id = (SELECT max(id) FROM posts)"
     )
     assert_postings_match_documents(conn)
+    # A chunk moved to another post keeps its document: its postings follow it (filters).
+    conn.execute(
+        "UPDATE chunks SET post_id = (SELECT min(id) FROM posts)"
+        " WHERE id = (SELECT max(id) FROM chunks)"
+    )
+    assert_postings_match_documents(conn)
     conn.execute("DELETE FROM posts WHERE id IN (SELECT id FROM posts ORDER BY id LIMIT 3)")
     remaining = assert_postings_match_documents(conn)
-    conn.execute("DELETE FROM chunks")
-    assert remaining > 0 and assert_postings_match_documents(conn) == 0
+    conn.execute("DELETE FROM chunks WHERE id IN (SELECT id FROM chunks ORDER BY id LIMIT 5)")
+    assert 0 < assert_postings_match_documents(conn) < remaining
+    conn.execute("TRUNCATE posts CASCADE")
+    assert assert_postings_match_documents(conn) == 0

@@ -32,6 +32,8 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER chunks_postings_insert ON chunks")
     op.execute("DROP TRIGGER chunks_postings_update ON chunks")
     op.execute("DROP TRIGGER chunks_postings_delete ON chunks")
+    op.execute("DROP TRIGGER chunks_postings_truncate ON chunks")
+    op.execute("DROP FUNCTION hfsearch_clear_postings")
     op.execute("DROP FUNCTION hfsearch_index_chunks")
     op.execute("DROP FUNCTION hfsearch_postings")
     op.execute("DROP TABLE postings")

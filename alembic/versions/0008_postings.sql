@@ -5,10 +5,11 @@
 -- matches tens of thousands of chunks at a million (lexical p50 157 ms, p95 738 ms at 1M,
 -- BENCHMARKS.md). The GIN index cannot hand out what BM25 needs (how often the term occurs,
 -- in the title or not, and the chunk's length), so every match cost a heap visit.
--- A postings table holds exactly that, one row a (lexeme, chunk), and its index is ordered
--- by lexeme with those figures included: a query reads its terms' postings in an index-only
--- scan, a few index pages a term, and never touches the chunks. Measured at 100k synthetic
--- chunks, the same rankings: p50 19.1 -> 2.2 ms, p95 56.9 -> 5.2 ms.
+-- A postings table holds exactly that, one row a (lexeme, chunk), with the chunk's post for
+-- filters, and its index is ordered by lexeme with those figures included: a query reads its
+-- terms' postings in an index-only scan and never touches the chunks. Measured at 100k
+-- synthetic chunks (a first version of this table, 100 queries), the same rankings: p50
+-- 19.1 -> 2.2 ms, p95 56.9 -> 5.2 ms.
 --
 -- Triggers on chunks keep the postings in step with every writer (the loader, a retitle,
 -- a DELETE in psql). The price is space: about one posting per distinct lexeme a chunk,
@@ -19,7 +20,9 @@ CREATE TABLE postings (
     chunk_id bigint NOT NULL,
     occurrences integer NOT NULL,        -- positions of the lexeme in the document
     title_occurrences integer NOT NULL,  -- of which in the title (weight A)
-    token_count integer NOT NULL         -- the chunk's, copied so scoring never reads chunks
+    -- The chunk's length and post, copied so that scoring and filters never read chunks.
+    token_count integer NOT NULL,
+    post_id integer NOT NULL
 );
 
 -- A document's postings: each lexeme, how often it occurs, and how often in the title.
@@ -43,21 +46,23 @@ BEGIN
         USING old_chunks o CROSS JOIN LATERAL unnest(tsvector_to_array(o.search_vector)) AS l
         WHERE p.lexeme = l AND p.chunk_id = o.id;
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO postings (lexeme, chunk_id, occurrences, title_occurrences, token_count)
-        SELECT p.lexeme, n.id, p.occurrences, p.title_occurrences, n.token_count
+        INSERT INTO postings
+            (lexeme, chunk_id, occurrences, title_occurrences, token_count, post_id)
+        SELECT p.lexeme, n.id, p.occurrences, p.title_occurrences, n.token_count, n.post_id
         FROM new_chunks n CROSS JOIN LATERAL hfsearch_postings(n.search_vector) AS p;
     ELSE
-        -- Only chunks whose document changed (a moved chunk keeps its postings).
+        -- Only chunks whose document or post changed (a moved chunk keeps its postings).
         DELETE FROM postings p
         USING old_chunks o JOIN new_chunks n ON n.id = o.id
               CROSS JOIN LATERAL unnest(tsvector_to_array(o.search_vector)) AS l
-        WHERE o.search_vector IS DISTINCT FROM n.search_vector
+        WHERE (o.search_vector, o.post_id) IS DISTINCT FROM (n.search_vector, n.post_id)
           AND p.lexeme = l AND p.chunk_id = o.id;
-        INSERT INTO postings (lexeme, chunk_id, occurrences, title_occurrences, token_count)
-        SELECT p.lexeme, n.id, p.occurrences, p.title_occurrences, n.token_count
+        INSERT INTO postings
+            (lexeme, chunk_id, occurrences, title_occurrences, token_count, post_id)
+        SELECT p.lexeme, n.id, p.occurrences, p.title_occurrences, n.token_count, n.post_id
         FROM old_chunks o JOIN new_chunks n ON n.id = o.id
              CROSS JOIN LATERAL hfsearch_postings(n.search_vector) AS p
-        WHERE o.search_vector IS DISTINCT FROM n.search_vector;
+        WHERE (o.search_vector, o.post_id) IS DISTINCT FROM (n.search_vector, n.post_id);
     END IF;
     RETURN NULL;
 END;
@@ -74,16 +79,29 @@ CREATE TRIGGER chunks_postings_delete AFTER DELETE ON chunks
     REFERENCING OLD TABLE AS old_chunks
     FOR EACH STATEMENT EXECUTE FUNCTION hfsearch_index_chunks();
 
-INSERT INTO postings (lexeme, chunk_id, occurrences, title_occurrences, token_count)
-SELECT p.lexeme, c.id, p.occurrences, p.title_occurrences, c.token_count
+-- TRUNCATE has no transition table (and no rows to list): it empties the postings too.
+CREATE FUNCTION hfsearch_clear_postings() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    TRUNCATE postings;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER chunks_postings_truncate AFTER TRUNCATE ON chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION hfsearch_clear_postings();
+
+INSERT INTO postings (lexeme, chunk_id, occurrences, title_occurrences, token_count, post_id)
+SELECT p.lexeme, c.id, p.occurrences, p.title_occurrences, c.token_count, c.post_id
 FROM chunks c CROSS JOIN LATERAL hfsearch_postings(c.search_vector) AS p;
 -- Built after the rows, as a bulk load does. Not unique: the loader drops and rebuilds it
 -- around a bulk load like the chunks' indexes.
 CREATE INDEX ix_postings_lexeme_chunk_id ON postings (lexeme, chunk_id)
-    INCLUDE (occurrences, title_occurrences, token_count);
+    INCLUDE (occurrences, title_occurrences, token_count, post_id);
 ANALYZE postings;
 
-REVOKE EXECUTE ON FUNCTION hfsearch_index_chunks, hfsearch_postings FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION hfsearch_index_chunks, hfsearch_clear_postings, hfsearch_postings
+FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hfsearch_index_chunks, hfsearch_postings TO hfsearch_writer;
 GRANT SELECT ON postings TO hfsearch_reader;
 GRANT INSERT, DELETE ON postings TO hfsearch_writer;
@@ -129,8 +147,7 @@ BEGIN
                    p.occurrences + ($7 - 1) * p.title_occurrences AS tf
             FROM query_terms t
             JOIN postings p ON p.lexeme = t.lexeme
-            WHERE $3::integer[] IS NULL
-               OR p.chunk_id IN (SELECT c.id FROM chunks c WHERE c.post_id = ANY ($3))
+            WHERE $3::integer[] IS NULL OR p.post_id = ANY ($3)
         )
         SELECT f.chunk_id,
                sum(f.idf * f.tf * ($5 + 1)

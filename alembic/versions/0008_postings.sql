@@ -116,8 +116,8 @@ $$;
 
 -- hfsearch_bm25 with the same signature and rankings, scoring from the postings. `matching`
 -- (the query's terms as a tsquery, for the GIN index) is no longer read. Revision 0004's
--- top-k pruning is gone with the chunk reads it saved: it read the rare terms' chunks
--- first, and a posting costs less than the bookkeeping did.
+-- top-k pruning is gone: it saved chunk reads, and scoring from the postings makes none
+-- (whether pruning over postings would pay was not measured).
 -- EXECUTE plans the statement with the call's values, so the planner sees how many postings
 -- each term has; a cached generic plan could pick a scan of the whole table.
 CREATE OR REPLACE FUNCTION hfsearch_bm25(

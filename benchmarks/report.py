@@ -57,23 +57,30 @@ def _load(runs: list[Run]) -> str:
     rows = []
     for run in with_key(runs, "load"):
         load = run["load"]
-        for path, label in (
-            ("bare", "bare COPY BINARY + GIN + HNSW"),
-            ("hfsearch", "`hfsearch load`"),
-        ):
+        # Before revision 0010 the bare path built a GIN index as hfsearch did; since, it
+        # builds hfsearch's postings and times a GIN index apart (benchmarks/loads.py).
+        with_postings = "postings" in load["bare"]["phase_seconds"]
+        bare_label = "bare COPY BINARY + " + ("postings" if with_postings else "GIN") + " + HNSW"
+        for path, label in (("bare", bare_label), ("hfsearch", "`hfsearch load`")):
             if path not in load:
                 continue  # a run of the bare-table sections only
             figures = load[path]
+            speed = "1.00" if path == "bare" else f"{load['hfsearch_speed_vs_bare']:.2f}"
+            if path == "hfsearch" and with_postings:
+                speed += f" ({load['hfsearch_speed_vs_bare_with_gin']:.2f} vs bare with GIN)"
+            steps = figures.get("phase_seconds", {})
+            if figures.get("gin_seconds"):
+                steps = {**steps, "GIN apart": figures["gin_seconds"]}
             rows.append(
                 [
                     size(run),
                     label,
                     f"{figures['seconds']:,}",
                     f"{figures['rows_per_second']:,}",
-                    "1.00" if path == "bare" else f"{load['hfsearch_speed_vs_bare']:.2f}",
+                    speed,
                     f"{figures['peak_rss_mb']:,}" if figures["peak_rss_mb"] else "(harness)",
                     f"{figures['server_peak_pss_mb']:,}",
-                    ", ".join(f"{k} {v}" for k, v in figures.get("phase_seconds", {}).items()),
+                    ", ".join(f"{k} {v}" for k, v in steps.items()),
                 ]
             )
     return table(
@@ -92,10 +99,20 @@ def _load(runs: list[Run]) -> str:
 
 
 def _sizes(runs: list[Run]) -> str:
-    tables = ["database", "chunks", "embeddings", "lexeme_stats", "posts", "bare"]
+    tables = [
+        "database",
+        "chunks",
+        "postings",
+        "embeddings",
+        "lexeme_stats",
+        "posts",
+        "bare",
+        "bare_postings",
+    ]
     rows = [
         [size(run), f"{run['corpus_file_mb']:,}"]
-        + [f"{run['sizes_mb'].get(name, 0):,}" for name in tables]
+        # "-": not measured in that run (older runs did not list the postings)
+        + [f"{run['sizes_mb'][name]:,}" if name in run["sizes_mb"] else "-" for name in tables]
         for run in with_key(runs, "sizes_mb")
     ]
     return table(["chunks", "Parquet file MB", *(f"{name} MB" for name in tables)], rows)
@@ -243,7 +260,7 @@ def _peers(runs: list[Run]) -> str:
     parts = []
     for run in with_key(runs, "peers"):
         mine = run["load"]["hfsearch"]["rows_per_second"]
-        rows = [["`hfsearch load` (GIN + HNSW)", f"{mine:,}", "1.0"]]
+        rows = [["`hfsearch load` (full-text + HNSW)", f"{mine:,}", "1.0"]]
         for name, peer in run["peers"].items():
             rows.append(
                 [name, f"{peer['rows_per_second']:,}", f"{peer['rows_per_second'] / mine:.3f}"]

@@ -97,7 +97,6 @@ class Chunk(Base):
         UniqueConstraint("post_id", "content_hash"),
         CheckConstraint("octet_length(content_hash) = 32", name="content_hash_is_sha256"),
         CheckConstraint("position >= 0", name="position_not_negative"),
-        Index("ix_chunks_search_vector", "search_vector", postgresql_using="gin"),
         Index("ix_chunks_post_id_position", "post_id", "position"),
     )
 
@@ -155,16 +154,18 @@ class LexemeStats(Base):
 
     __tablename__ = "lexeme_stats"
 
-    lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
+    lexeme: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
     chunks: Mapped[int] = mapped_column(Integer)
 
 
-# One row per (lexeme, chunk): what BM25 needs of a term in a chunk, read through the index
-# alone. Triggers on chunks (revision 0008) keep it in step; a table without a key, so Core.
+# The full-text index: one row per (lexeme, chunk), what BM25 needs of a term in a chunk,
+# read through the btree alone. Triggers on chunks (revision 0008) keep it in step; a table
+# without a key, so Core. Lexemes are only looked up by equality: byte order ("C") sorts
+# them fastest (revision 0010).
 postings = Table(
     "postings",
     Base.metadata,
-    Column("lexeme", Text, nullable=False),
+    Column("lexeme", Text(collation="C"), nullable=False),
     Column("chunk_id", BigInteger, nullable=False),
     Column("occurrences", Integer, nullable=False),
     Column("title_occurrences", Integer, nullable=False),

@@ -234,3 +234,37 @@ def test_revision_0009_tells_the_planner_how_many_rows_searches_return(empty_db_
     migrations.downgrade(empty_db_url, "0008")
     with connect(empty_db_url) as conn:
         assert conn.execute(estimates).fetchone() == ([1000, 1000, 1000],)
+
+
+def test_revision_0010_counts_document_frequencies_from_the_postings(empty_db_url: str) -> None:
+    """Revision 0010 drops the GIN index nothing reads, sorts lexemes in byte order and counts
+    lexeme_stats from the postings; the counts are those ts_stat gives from the documents, and
+    its downgrade puts the index and ts_stat back."""
+    gin = "SELECT to_regclass('ix_chunks_search_vector') IS NOT NULL"
+    collations = (
+        "SELECT array_agg(c.collname::text ORDER BY a.attrelid::regclass::text)"
+        " FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation"
+        " WHERE a.attname = 'lexeme'"
+        " AND a.attrelid IN ('postings'::regclass, 'lexeme_stats'::regclass)"
+    )
+    from_documents = "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM chunks')"
+    stats = "SELECT lexeme, chunks FROM lexeme_stats"
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        source = open_source(str(SAMPLE))
+        load_records(conn, validate(source.name, source.rows, has_vectors=True))
+        conn.execute("DELETE FROM chunks WHERE position = 1")  # the postings follow
+        conn.execute("SELECT hfsearch_refresh_stats()")
+        assert conn.execute(gin).fetchone() == (False,)
+        assert conn.execute(collations).fetchone() == (["C", "C"],)
+        expected = sorted(conn.execute(from_documents).fetchall())
+        assert len(expected) > 1000 and sorted(conn.execute(stats).fetchall()) == expected
+        conn.commit()
+
+    migrations.downgrade(empty_db_url, "0009")
+    with connect(empty_db_url) as conn:
+        assert conn.execute(gin).fetchone() == (True,)
+        assert conn.execute(collations).fetchone() == (["default", "default"],)
+        conn.execute("DELETE FROM postings")  # ts_stat reads the documents, not these
+        conn.execute("SELECT hfsearch_refresh_stats()")
+        assert sorted(conn.execute(stats).fetchall()) == expected

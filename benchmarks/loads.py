@@ -35,7 +35,8 @@ class LoadRun:
     seconds: float
     peak_rss_mb: float  # of the loading process (0: the bare path runs in the harness)
     server_peak_pss_mb: float  # all the server's processes together, sampled
-    # the bare path's steps (hfsearch's own are in the server log: log_min_duration_statement)
+    # the bare path's steps (hfsearch's own are not timed here: set log_min_duration_statement
+    # on the run's server to find them in its log)
     phase_seconds: dict[str, float] = field(default_factory=dict)
     # the bare path's GIN index, built besides and not counted in `seconds`
     gin_seconds: float = 0.0

@@ -130,19 +130,14 @@ def bare_hnsw_index(m: int, ef_construction: int) -> str:
     return f"{index} {graph_options(m, ef_construction)}"
 
 
-# hfsearch's postings (revisions 0008 and 0010) built in one statement from the bare rows:
-# one row per lexeme and chunk, the same columns (no posts here: post_id 0), the same index.
+# hfsearch's postings (revisions 0008 and 0010) built in one statement from the bare rows,
+# by hfsearch's own SQL functions (the harness migrates the database first): one row per
+# lexeme and chunk, the same columns (no posts here: post_id 0), the same index.
 BARE_POSTINGS = """
 CREATE TABLE bare_postings AS
-SELECT u.lexeme COLLATE "C" AS lexeme, b.id AS chunk_id,
-       cardinality(u.positions) AS occurrences,
-       cardinality(array_positions(u.weights, 'A')) AS title_occurrences,
-       t.token_count, 0 AS post_id
-FROM bare b
-CROSS JOIN LATERAL (
-    SELECT sum(cardinality(positions))::integer AS token_count FROM unnest(b.search_vector)
-) t
-CROSS JOIN LATERAL unnest(b.search_vector) u
+SELECT p.lexeme COLLATE "C" AS lexeme, b.id AS chunk_id, p.occurrences, p.title_occurrences,
+       hfsearch_token_count(b.search_vector) AS token_count, 0 AS post_id
+FROM bare b CROSS JOIN LATERAL hfsearch_postings(b.search_vector) AS p
 """
 BARE_POSTINGS_INDEX = """
 CREATE INDEX ON bare_postings (lexeme, chunk_id)

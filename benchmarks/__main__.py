@@ -78,6 +78,18 @@ def sizes_mb(conn: Connection) -> dict[str, float]:
     return {name: round(size / 2**20, 1) for name, size in rows}
 
 
+def log_slow_statements(conn: Connection) -> None:
+    """Have the server log each statement of a second or more, and notices.
+
+    The harness times `hfsearch load` as a whole; its steps (COPY, inserts, each index
+    build) are in the server's log, server/pgdata/log in --workdir. Notices include pgvector's
+    "hnsw graph no longer fits into maintenance_work_mem", which makes a build much slower.
+    """
+    conn.execute("ALTER SYSTEM SET log_min_duration_statement = 1000")
+    conn.execute("ALTER SYSTEM SET log_min_messages = notice")
+    conn.execute("SELECT pg_reload_conf()")
+
+
 def run(
     size: int, query_count: int, sections: list[str], workdir: Path, maintenance_work_mem: str
 ) -> dict[str, object]:
@@ -99,6 +111,7 @@ def run(
     try:
         migrations.upgrade(url)
         with connect(url) as conn:
+            log_slow_statements(conn)
             results["versions"] = versions(conn)
             # The bare path always loads: every section needs its rows or its baseline.
             mine = None

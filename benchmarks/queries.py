@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool
 from benchmarks.loads import MODEL
 from benchmarks.timing import latency
 from hfsearch.database import Connection
-from hfsearch.search import SearchRequest, search
+from hfsearch.search import DEFAULT_EF_SEARCH, SearchRequest, search
 
 BARE_TOP_10 = "SELECT id FROM bare ORDER BY embedding <=> %s LIMIT 10"
 
@@ -44,7 +44,7 @@ def latencies(
 
 
 @contextmanager
-def index_scans_only(conn: Connection, ef_search: int = 100) -> Iterator[None]:
+def index_scans_only(conn: Connection, ef_search: int = DEFAULT_EF_SEARCH) -> Iterator[None]:
     """The bare queries through their HNSW index, at hfsearch's default ef_search.
 
     Vectors of 768 floats are stored out of line (TOAST), which the planner does not cost:

@@ -27,7 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from hfsearch import migrations
 from hfsearch.client import AsyncSearchClient
 from hfsearch.errors import DatabaseNotReadyError, HfsearchError
-from hfsearch.search import ChunkView, Fusion, Mode, PostView, SearchHit, SearchPage
+from hfsearch.search import (
+    DEFAULT_EF_SEARCH,
+    ChunkView,
+    Fusion,
+    Mode,
+    PostView,
+    SearchHit,
+    SearchPage,
+)
 
 logger = logging.getLogger("hfsearch.service")
 
@@ -71,7 +79,7 @@ class SearchParameters(BaseModel):
     until: dt.date | None = None
     post: list[str] | None = Field(None, description="Post slugs.")
     by_post: bool = Field(False, description="Only the best chunk of each post.")
-    ef_search: int = Field(100, ge=1, le=1000)
+    ef_search: int = Field(DEFAULT_EF_SEARCH, ge=1, le=1000)
     cursor: str | None = Field(None, max_length=100, description="next_cursor of the last page.")
 
     def options(self) -> dict[str, Any]:

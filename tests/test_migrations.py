@@ -16,6 +16,7 @@ from hfsearch import migrations
 from hfsearch.database import Connection, connect
 from hfsearch.errors import DatabaseNotReadyError
 from hfsearch.loading import load_records
+from hfsearch.search import DEFAULT_EF_SEARCH
 from hfsearch.sources import open_source
 from hfsearch.validation import ChunkRecord, validate
 
@@ -268,3 +269,36 @@ def test_revision_0010_counts_document_frequencies_from_the_postings(empty_db_ur
         conn.execute("DELETE FROM postings")  # ts_stat reads the documents, not these
         conn.execute("SELECT hfsearch_refresh_stats()")
         assert sorted(conn.execute(stats).fetchall()) == expected
+
+
+def test_revision_0011_searches_the_graph_with_ef_search_200_by_default(
+    empty_db_url: str,
+) -> None:
+    """A SQL client that names no ef_search gets hfsearch's default, set for the index scan;
+    the functions keep their ROWS estimate; the downgrade puts 100 back."""
+    a_vector = "(SELECT e.embedding FROM embeddings e ORDER BY e.chunk_id LIMIT 1)"
+    model = "(SELECT name FROM embedding_models)"
+    vector = f"SELECT count(*) FROM hfsearch_vector({a_vector}, {model})"
+    hybrid = f"SELECT count(*) FROM hfsearch_search('gradio demo', {a_vector}, {model})"
+    breadth = "SELECT current_setting('hnsw.ef_search')::integer"
+    rows = "SELECT prorows FROM pg_proc WHERE proname = 'hfsearch_vector'"
+
+    def breadths(conn: Connection) -> list[int]:
+        found = []
+        for statement in (vector, hybrid):
+            with conn.transaction():  # the setting lasts as long as the transaction
+                assert conn.execute(statement).fetchone()[0] > 0  # type: ignore[index]
+                found.append(conn.execute(breadth).fetchone()[0])  # type: ignore[index]
+        return found
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        source = open_source(str(SAMPLE))
+        load_records(conn, validate(source.name, source.rows, has_vectors=True))
+        assert breadths(conn) == [DEFAULT_EF_SEARCH, DEFAULT_EF_SEARCH] == [200, 200]
+        assert conn.execute(rows).fetchone() == (100,)
+
+    migrations.downgrade(empty_db_url, "0010")
+    with connect(empty_db_url) as conn:
+        assert breadths(conn) == [100, 100]
+        assert conn.execute(rows).fetchone() == (100,)

@@ -44,7 +44,7 @@ from hfsearch.database import Connection, connect, pgdata_path, start_embedded, 
 SECTIONS = ("load", "query", "recall", "filters", "concurrency", "hnsw", "graph", "peers")
 # Sections that need `hfsearch load`; the others measure the bare table only.
 HFSEARCH_SECTIONS = {"load", "query", "recall", "filters", "concurrency", "peers"}
-EF_VALUES = [10, 20, 40, 100, 200]
+EF_VALUES = [10, 20, 40, 100, 200, 400, 1000]
 FILTER_SHARES = [0.5, 0.05, 0.001]
 CLIENTS = [1, 2, 4, 8]
 

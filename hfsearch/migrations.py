@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection as AlembicConnection
 
 from hfsearch.database import Connection
 from hfsearch.errors import DatabaseNotReadyError
@@ -55,3 +56,20 @@ def require_current(conn: Connection) -> None:
         raise DatabaseNotReadyError(
             f"the database {state}, this hfsearch needs {head}: run `hfsearch migrate`"
         )
+
+
+def replace_in_function(bind: AlembicConnection, function: str, old: str, new: str) -> None:
+    """Create `function` again from its stored definition with `old` (found once) as `new`.
+
+    For revisions that change only a parameter's default, which no ALTER FUNCTION can do:
+    pg_get_functiondef keeps the body, the ROWS estimate and the owner's grants, so the
+    revision needs no second copy of a long body.
+    """
+    definition = bind.exec_driver_sql(
+        "SELECT pg_get_functiondef(CAST(%(function)s AS regproc))", {"function": function}
+    ).scalar_one()
+    if definition.count(old) != 1:
+        raise RuntimeError(f"{function}: expected one '{old}' in its definition")
+    # Sent as it is, with no parameters: the bodies hold format() patterns (%1$s) that the
+    # driver would otherwise read as placeholders.
+    bind.exec_driver_sql(definition.replace(old, new), execution_options={"no_parameters": True})

@@ -25,9 +25,9 @@ Mode = Literal["hybrid", "lexical", "vector"]
 Fusion = Literal["rrf", "weighted"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "vector")
 # The HNSW graph's search breadth unless a request names one; the SQL functions' default
-# too (revision 0011). At 1M synthetic chunks 100 gave recall@10 0.93-0.99 over five builds of
-# the graph, 200 gave 0.96-1.0 over three (BENCHMARKS.md).
-DEFAULT_EF_SEARCH = 200
+# too (revision 0012). At 1M synthetic chunks 100 gave recall@10 0.93-0.99 over five builds of
+# the graph, 200 gave 0.96-1.0 over three, 400 gave 0.998 on the 0.968 one (BENCHMARKS.md).
+DEFAULT_EF_SEARCH = 400
 
 
 class SearchError(HfsearchError):

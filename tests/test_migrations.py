@@ -271,34 +271,101 @@ def test_revision_0010_counts_document_frequencies_from_the_postings(empty_db_ur
         assert sorted(conn.execute(stats).fetchall()) == expected
 
 
+A_VECTOR = "(SELECT e.embedding FROM embeddings e ORDER BY e.chunk_id LIMIT 1)"
+A_MODEL = "(SELECT name FROM embedding_models)"
+
+
+def search_breadths(conn: Connection) -> list[int]:
+    """The hnsw.ef_search that vector and hybrid search set when a SQL client names none."""
+    found = []
+    for statement in (
+        f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL})",
+        f"SELECT count(*) FROM hfsearch_search('gradio demo', {A_VECTOR}, {A_MODEL})",
+    ):
+        with conn.transaction():  # the setting lasts as long as the transaction
+            assert conn.execute(statement).fetchone()[0] > 0  # type: ignore[index]
+            breadth = "SELECT current_setting('hnsw.ef_search')::integer"
+            found.append(conn.execute(breadth).fetchone()[0])  # type: ignore[index]
+    return found
+
+
+def row_estimate(conn: Connection) -> int:
+    rows = "SELECT prorows FROM pg_proc WHERE proname = 'hfsearch_vector'"
+    return int(conn.execute(rows).fetchone()[0])  # type: ignore[index]
+
+
+def load_sample(url: str) -> None:
+    with connect(url) as conn:
+        source = open_source(str(SAMPLE))
+        load_records(conn, validate(source.name, source.rows, has_vectors=True))
+
+
 def test_revision_0011_searches_the_graph_with_ef_search_200_by_default(
     empty_db_url: str,
 ) -> None:
-    """A SQL client that names no ef_search gets hfsearch's default, set for the index scan;
-    the functions keep their ROWS estimate; the downgrade puts 100 back."""
-    a_vector = "(SELECT e.embedding FROM embeddings e ORDER BY e.chunk_id LIMIT 1)"
-    model = "(SELECT name FROM embedding_models)"
-    vector = f"SELECT count(*) FROM hfsearch_vector({a_vector}, {model})"
-    hybrid = f"SELECT count(*) FROM hfsearch_search('gradio demo', {a_vector}, {model})"
-    breadth = "SELECT current_setting('hnsw.ef_search')::integer"
-    rows = "SELECT prorows FROM pg_proc WHERE proname = 'hfsearch_vector'"
-
-    def breadths(conn: Connection) -> list[int]:
-        found = []
-        for statement in (vector, hybrid):
-            with conn.transaction():  # the setting lasts as long as the transaction
-                assert conn.execute(statement).fetchone()[0] > 0  # type: ignore[index]
-                found.append(conn.execute(breadth).fetchone()[0])  # type: ignore[index]
-        return found
-
-    migrations.upgrade(empty_db_url)
+    """A SQL client that names no ef_search gets 200, set for the index scan; the functions
+    keep their ROWS estimate; the downgrade puts 100 back."""
+    migrations.upgrade(empty_db_url, "0011")
+    load_sample(empty_db_url)
     with connect(empty_db_url) as conn:
-        source = open_source(str(SAMPLE))
-        load_records(conn, validate(source.name, source.rows, has_vectors=True))
-        assert breadths(conn) == [DEFAULT_EF_SEARCH, DEFAULT_EF_SEARCH] == [200, 200]
-        assert conn.execute(rows).fetchone() == (100,)
+        assert search_breadths(conn) == [200, 200]
+        assert row_estimate(conn) == 100
 
     migrations.downgrade(empty_db_url, "0010")
     with connect(empty_db_url) as conn:
-        assert breadths(conn) == [100, 100]
-        assert conn.execute(rows).fetchone() == (100,)
+        assert search_breadths(conn) == [100, 100]
+        assert row_estimate(conn) == 100
+
+
+def graph_walks(conn: Connection) -> int:
+    """Scans of the model's HNSW index so far, from the statistics this backend flushes."""
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    scans = conn.execute(
+        "SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes"
+        " WHERE indexrelname LIKE 'embeddings_model_%_hnsw'"
+    ).fetchone()
+    return int(scans[0])  # type: ignore[index]
+
+
+def walks_the_graph(conn: Connection, ef_search: int) -> bool:
+    before = graph_walks(conn)
+    ranked = conn.execute(
+        f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL}, ef_search => %s)",
+        (ef_search,),
+    ).fetchone()
+    assert ranked is not None and ranked[0] > 0
+    return graph_walks(conn) > before
+
+
+def test_revision_0012_walks_the_graph_at_any_ef_search_with_400_by_default(
+    empty_db_url: str,
+) -> None:
+    """The planner prefers an exact scan to the graph on small tables and at a large ef_search
+    (on the sample's 100 chunks at any ef_search), and revision 0011 let it; from 0012 on the
+    graph is walked, the caller's enable_sort is what it was, and both functions default to
+    ef_search 400."""
+    migrations.upgrade(empty_db_url, "0011")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert not walks_the_graph(conn, ef_search=10)
+        assert not walks_the_graph(conn, ef_search=1000)
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert walks_the_graph(conn, ef_search=1000)
+        assert walks_the_graph(conn, ef_search=10)
+        for caller_setting in ("on", "off"):
+            with conn.transaction():
+                conn.execute("SELECT set_config('enable_sort', %s, true)", (caller_setting,))
+                conn.execute(f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL})")
+                setting = conn.execute("SELECT current_setting('enable_sort')").fetchone()
+                assert setting == (caller_setting,)
+    with connect(empty_db_url) as conn:
+        assert search_breadths(conn) == [DEFAULT_EF_SEARCH, DEFAULT_EF_SEARCH] == [400, 400]
+        assert row_estimate(conn) == 100
+
+    migrations.downgrade(empty_db_url, "0011")
+    with connect(empty_db_url) as conn:
+        assert not walks_the_graph(conn, ef_search=1000)
+        assert search_breadths(conn) == [200, 200]
+        assert row_estimate(conn) == 100

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from hfsearch.migrations import replace_in_function
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -36,17 +38,10 @@ def downgrade() -> None:
 
 
 def _set_ef_search_default(old: int, new: int) -> None:
-    connection = op.get_bind()
     for function in FUNCTIONS:
-        definition = connection.exec_driver_sql(
-            f"SELECT pg_get_functiondef('{function}'::regproc)"
-        ).scalar_one()
-        parameter = f"ef_search integer DEFAULT {old},"
-        if definition.count(parameter) != 1:
-            raise RuntimeError(f"{function}: expected one '{parameter}' in its definition")
-        # Sent as it is, with no parameters: the bodies hold format() patterns (%1$s) that
-        # the driver would otherwise read as placeholders.
-        connection.exec_driver_sql(
-            definition.replace(parameter, f"ef_search integer DEFAULT {new},"),
-            execution_options={"no_parameters": True},
+        replace_in_function(
+            op.get_bind(),
+            function,
+            f"ef_search integer DEFAULT {old},",
+            f"ef_search integer DEFAULT {new},",
         )

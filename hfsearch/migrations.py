@@ -73,3 +73,16 @@ def replace_in_function(bind: AlembicConnection, function: str, old: str, new: s
     # Sent as it is, with no parameters: the bodies hold format() patterns (%1$s) that the
     # driver would otherwise read as placeholders.
     bind.exec_driver_sql(definition.replace(old, new), execution_options={"no_parameters": True})
+
+
+def function_in_revision(sql_file: Path, function: str) -> str:
+    """The `CREATE OR REPLACE FUNCTION function(...) ... $$;` statement in a revision's SQL file.
+
+    For downgrades that put back an earlier revision's function without a second copy of it.
+    """
+    text = sql_file.read_text(encoding="utf-8")
+    start = text.find(f"CREATE OR REPLACE FUNCTION {function}(")
+    end = text.find("\n$$;\n", start)
+    if start < 0 or end < 0 or text.count(f"CREATE OR REPLACE FUNCTION {function}(") != 1:
+        raise RuntimeError(f"{sql_file.name}: expected one definition of {function}")
+    return text[start : end + len("\n$$;")]

@@ -150,12 +150,16 @@ class Embedding(Base):
 
 
 class LexemeStats(Base):
-    """How many chunks hold each lexeme: BM25's document frequencies."""
+    """How many chunks hold each lexeme (BM25's document frequencies), and the most it occurs
+    in one chunk and the shortest chunk holding it: what bounds its score (revision 0013)."""
 
     __tablename__ = "lexeme_stats"
 
     lexeme: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
     chunks: Mapped[int] = mapped_column(Integer)
+    max_occurrences: Mapped[int | None] = mapped_column(Integer)
+    max_title_occurrences: Mapped[int | None] = mapped_column(Integer)
+    min_token_count: Mapped[int | None] = mapped_column(Integer)
 
 
 # The full-text index: one row per (lexeme, chunk), what BM25 needs of a term in a chunk,
@@ -181,13 +185,15 @@ postings = Table(
 
 
 class CorpusStats(Base):
-    """One row: how many chunks there are and their mean token count, for BM25."""
+    """One row: how many chunks there are and their mean token count, for BM25, and whether
+    lexeme_stats' bounds still hold (false once postings are added after the last refresh)."""
 
     __tablename__ = "corpus_stats"
 
     singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
     chunks: Mapped[int] = mapped_column(BigInteger)
     average_tokens: Mapped[float] = mapped_column(Double)
+    bounds_current: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
     __table_args__ = (CheckConstraint("singleton", name="one_row"),)
 

@@ -1,5 +1,6 @@
-"""BM25 from the postings (revision 0008) ranks exactly as revision 0002's scoring of every
-matching chunk's document, and the triggers keep the postings in step with the chunks."""
+"""BM25 from the postings (revision 0008), which since revision 0013 skips the chunks that
+cannot reach the top, ranks exactly as revision 0002's scoring of every matching chunk's
+document, and the triggers keep the postings in step with the chunks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import math
 import random
 
-from helpers import EXTENDED_CORPUS, REPO, SAMPLE
+from helpers import EXTENDED_CORPUS, REPO, SAMPLE, debug_notices
 
 from hfsearch.database import Connection
 from hfsearch.loading import load_records
@@ -60,6 +61,7 @@ def test_bm25_from_postings_ranks_as_scoring_every_match(conn: Connection) -> No
     load(conn, EXTENDED_CORPUS)
     install_reference(conn)
     post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id LIMIT 20")]
+    pruned = debug_notices(conn, "hfsearch_bm25:")
     compared = with_title_hits = 0
     for query in queries():
         # Title positions count apart: the comparison must include them.
@@ -71,9 +73,74 @@ def test_bm25_from_postings_ranks_as_scoring_every_match(conn: Connection) -> No
                 actual = ranking(conn, "hfsearch_bm25", params)
                 assert same_ranking(actual, expected), (query, depth, posts is not None)
                 compared += bool(expected)
-    # The equality above must have been about rankings, not empty lists.
+    # The equality above must have been about rankings, not empty lists, and must have
+    # covered the rankings that left chunks out (revision 0013).
     assert compared > len(queries()) * 4, compared
     assert with_title_hits > len(queries()) // 4, with_title_hits
+    assert len(pruned) > len(queries()) // 2, len(pruned)
+
+
+def insert_chunks(conn: Connection, texts: list[str]) -> None:
+    """One post with these chunks, written as psql would: no loader, no statistics refresh."""
+    post_id = conn.execute(
+        "INSERT INTO posts (slug, title, url, published_on, authors, tags)"
+        " VALUES ('bounds', 'Bounds', 'https://example.com', '2024-01-01', '{}', '{}')"
+        " RETURNING id"
+    ).fetchone()[0]
+    conn.cursor().executemany(
+        "INSERT INTO chunks (post_id, position, text, content_hash, search_vector)"
+        " VALUES (%s, %s, %s, sha256(convert_to(%s, 'UTF8')), hfsearch_document('', %s))",
+        [(post_id, position, text, text, text) for position, text in enumerate(texts)],
+    )
+
+
+def bounds_current(conn: Connection) -> bool:
+    return bool(conn.execute("SELECT bounds_current FROM corpus_stats").fetchone()[0])
+
+
+def test_chunks_written_after_the_refresh_cannot_be_pruned_away(conn: Connection) -> None:
+    # 15 chunks hold "zebra" once, 30 "yak" once: the 10th best score of "zebra" alone is
+    # above the most "yak" can add at one occurrence, but not above what many can add.
+    filler = "orchard lantern meadow"
+    insert_chunks(
+        conn,
+        [f"zebra {filler} {i}" for i in range(15)]
+        + [f"yak {filler} {i}" for i in range(30)]
+        + [f"{filler} {i}" for i in range(85)],
+    )
+    conn.execute("SELECT hfsearch_refresh_stats()")
+    assert bounds_current(conn)
+    install_reference(conn)
+    pruned = debug_notices(conn, "hfsearch_bm25:")
+    params = {"q": "zebra yak", "posts": None, "depth": 10}
+    before = ranking(conn, "hfsearch_bm25", params)
+    assert same_ranking(before, ranking(conn, "reference_bm25", params))
+    assert pruned == ["hfsearch_bm25: 1 of 2 terms only looked up"]
+
+    # A chunk that says "yak" many times scores above every "zebra" chunk: the stored bound
+    # for "yak" (one occurrence) no longer holds, and new postings say so.
+    conn.execute(
+        "UPDATE chunks SET search_vector = hfsearch_document('', repeat('yak ', 40))"
+        " WHERE id = (SELECT max(id) FROM chunks)"
+    )
+    assert not bounds_current(conn)
+    pruned.clear()
+    after = ranking(conn, "hfsearch_bm25", params)
+    assert same_ranking(after, ranking(conn, "reference_bm25", params))
+    top_id = conn.execute("SELECT max(id) FROM chunks").fetchone()[0]
+    assert after[0][0] == top_id and pruned == []
+
+    # Bounds that claimed to be current would have left it out.
+    conn.execute("UPDATE corpus_stats SET bounds_current = true")
+    assert top_id not in [row[0] for row in ranking(conn, "hfsearch_bm25", params)]
+    conn.execute("SELECT hfsearch_refresh_stats()")
+    assert bounds_current(conn)
+    assert same_ranking(
+        ranking(conn, "hfsearch_bm25", params), ranking(conn, "reference_bm25", params)
+    )
+    # Deleting postings only lowers the highest frequencies: the bounds still hold.
+    conn.execute("DELETE FROM chunks WHERE id = %s", (top_id,))
+    assert bounds_current(conn)
 
 
 # Every chunk's postings as its stored document says, and as the postings table holds them.

@@ -1,5 +1,7 @@
-"""BM25 looks up, rather than scores one by one, the postings of the query's common terms when
-their chunks cannot reach the top: lexical p50 at 1M synthetic chunks ... (BENCHMARKS.md).
+"""BM25 matches the postings of a query's common terms against the other terms' chunks, rather
+than scoring them one by one, when their chunks cannot reach the top: at 1M synthetic chunks its
+median time over 200 queries is 0.58 of revision 0008's function (14.6 against 25.4 ms, side by
+side on one database), p95 and p99 unchanged, the same rankings (BENCHMARKS.md).
 
 Revision ID: 0013
 Revises: 0012

@@ -7,8 +7,9 @@
 -- 1995; revision 0004 did it with a looser bound): a term adds at most `bound` to any chunk's
 -- score. Sort the query's terms by bound; if the lowest bounds add up to less than a score that
 -- `depth` chunks are known to reach (the floor), a chunk holding only those terms cannot enter
--- the top `depth`. Those "probed" terms' postings are then only looked up for the chunks that
--- hold one of the other terms, not scored and grouped one by one.
+-- the top `depth`. Those "probed" terms' postings are then still read, but only matched
+-- against the chunks that hold one of the other terms (a hash join), not scored and grouped
+-- one by one.
 --
 -- The floor: the depth-th best score that one term (the rarest held by `depth` chunks) gives on
 -- its own; every term adds a score of zero or more, so `depth` chunks score at least that much.
@@ -101,7 +102,7 @@ DECLARE
     floor_idf double precision;
     floor_bound double precision; -- the floor is at most this
     score_floor double precision; -- `depth` chunks score at least this
-    probed integer := 0;          -- terms[1 : probed] are only looked up
+    probed integer := 0;          -- terms[1 : probed] are only matched
     -- The bounds above hold only where a term's score grows with its frequency and falls with
     -- the chunk's length, and where no term lowers a score. Not with a post filter: the floor
     -- term seldom has `depth` chunks in the posts (at 1M, a filter passing 5% of the posts:
@@ -135,9 +136,9 @@ BEGIN
     ) AS t
     GROUP BY c.average_tokens;
 
-    -- Looking postings up costs less than scoring them one by one, but keeping the other
+    -- Matching postings costs less than scoring them one by one, but keeping the other
     -- terms' chunks apart for it costs more than scoring them all: worth it when at least two
-    -- thirds of the postings are only looked up (at 1M synthetic chunks, splits with less made
+    -- thirds of the postings are only matched (at 1M synthetic chunks, splits with less made
     -- the query slower). The floor's read is spent only if the highest floor would allow that.
     IF can_prune AND floor_term IS NOT NULL
        AND 3 * hfsearch_postings_sum(term_postings[: hfsearch_probed(bounds, floor_bound)])
@@ -176,7 +177,7 @@ BEGIN
     END IF;
 
     -- Seen with SET client_min_messages = debug1 (the tests count them).
-    RAISE DEBUG 'hfsearch_bm25: % of % terms only looked up', probed, cardinality(terms);
+    RAISE DEBUG 'hfsearch_bm25: % of % terms only matched', probed, cardinality(terms);
     RETURN QUERY EXECUTE $sql$
         WITH essential AS MATERIALIZED (
             -- Every chunk that can reach the top: those holding a term that is not probed.

@@ -51,7 +51,7 @@ def downgrade() -> None:
     op.execute("ALTER FUNCTION hfsearch_bm25 ROWS 100")
     op.execute("DROP FUNCTION hfsearch_bm25_term")
     op.execute("DROP FUNCTION hfsearch_probed")
-    op.execute("DROP FUNCTION hfsearch_postings_sum")
+    op.execute("DROP FUNCTION hfsearch_split_pays")
     op.execute("DROP TRIGGER postings_mark_bounds_stale ON postings")
     op.execute("DROP FUNCTION hfsearch_mark_bounds_stale")
     op.execute("ALTER TABLE corpus_stats DROP COLUMN bounds_current")

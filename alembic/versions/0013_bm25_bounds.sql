@@ -74,9 +74,16 @@ RETURN least(cardinality(bounds) - 1, (
     ) AS r
     WHERE r.bounds_sum < score_floor));
 
-CREATE FUNCTION hfsearch_postings_sum(counts bigint[]) RETURNS bigint
+-- Whether the first `probed` terms hold at least two thirds of the query's postings
+-- (term_postings: each term's count). Matching postings costs less than scoring them one by
+-- one, but keeping the other terms' chunks apart for it costs more than scoring them all: at
+-- 1M synthetic chunks, splits that matched less made the query slower.
+CREATE FUNCTION hfsearch_split_pays(term_postings bigint[], probed integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN (SELECT coalesce(sum(n), 0) FROM unnest(counts) AS n);
+RETURN (
+    SELECT 3 * coalesce(sum(u.postings) FILTER (WHERE u.nth <= probed), 0)
+           >= 2 * coalesce(sum(u.postings), 0)
+    FROM unnest(term_postings) WITH ORDINALITY AS u (postings, nth));
 
 -- The same signature, rankings and row estimate as revision 0008's. `matching` is not read.
 -- Each statement is run by EXECUTE, planned with the call's values (a cached generic plan could
@@ -136,13 +143,9 @@ BEGIN
     ) AS t
     GROUP BY c.average_tokens;
 
-    -- Matching postings costs less than scoring them one by one, but keeping the other
-    -- terms' chunks apart for it costs more than scoring them all: worth it when at least two
-    -- thirds of the postings are only matched (at 1M synthetic chunks, splits with less made
-    -- the query slower). The floor's read is spent only if the highest floor would allow that.
+    -- The floor's read is spent only if the highest floor would allow a split that pays.
     IF can_prune AND floor_term IS NOT NULL
-       AND 3 * hfsearch_postings_sum(term_postings[: hfsearch_probed(bounds, floor_bound)])
-           >= 2 * hfsearch_postings_sum(term_postings) THEN
+       AND hfsearch_split_pays(term_postings, hfsearch_probed(bounds, floor_bound)) THEN
         EXECUTE $sql$
             SELECT hfsearch_bm25_term($2, p.occurrences + ($6 - 1) * p.title_occurrences,
                                       p.token_count, $7, $4, $5) AS term_score
@@ -154,8 +157,7 @@ BEGIN
         INTO score_floor
         USING floor_term, floor_idf, depth, k1, b, title_weight, average_tokens;
         probed := hfsearch_probed(bounds, score_floor);
-        IF 3 * hfsearch_postings_sum(term_postings[: probed])
-           < 2 * hfsearch_postings_sum(term_postings) THEN
+        IF NOT hfsearch_split_pays(term_postings, probed) THEN
             probed := 0;
         END IF;
     END IF;
@@ -209,10 +211,10 @@ END;
 $$;
 
 REVOKE EXECUTE ON FUNCTION
-    hfsearch_mark_bounds_stale, hfsearch_bm25_term, hfsearch_probed, hfsearch_postings_sum
+    hfsearch_mark_bounds_stale, hfsearch_bm25_term, hfsearch_probed, hfsearch_split_pays
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hfsearch_mark_bounds_stale TO hfsearch_writer;
-GRANT EXECUTE ON FUNCTION hfsearch_bm25_term, hfsearch_probed, hfsearch_postings_sum
+GRANT EXECUTE ON FUNCTION hfsearch_bm25_term, hfsearch_probed, hfsearch_split_pays
 TO hfsearch_reader;
 
 SELECT hfsearch_refresh_stats();

@@ -6,7 +6,8 @@
     python -m benchmarks report results-*.json
 
 `run` generates a synthetic corpus (benchmarks/corpus.py), starts an embedded server in a
-temporary folder and measures, section by section:
+temporary folder (or --workdir, kept; --reuse measures its database again without loading, for
+the query, recall, filters and concurrency sections) and measures, section by section:
   load         `hfsearch load` against the bare path doing the same work (benchmarks/loads.py)
   query        p50/p95/p99 of lexical, vector and hybrid search and of a bare HNSW top-10
   recall       HNSW recall@10 against exact search across ef_search values
@@ -78,6 +79,12 @@ def sizes_mb(conn: Connection) -> dict[str, float]:
     return {name: round(size / 2**20, 1) for name, size in rows}
 
 
+def shared_buffers_setting(conn: Connection) -> str:
+    row = conn.execute("SELECT current_setting('shared_buffers')").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def log_slow_statements(conn: Connection) -> None:
     """Have the server log each statement of a second or more, and notices.
 
@@ -91,7 +98,13 @@ def log_slow_statements(conn: Connection) -> None:
 
 
 def run(
-    size: int, query_count: int, sections: list[str], workdir: Path, maintenance_work_mem: str
+    size: int,
+    query_count: int,
+    sections: list[str],
+    workdir: Path,
+    maintenance_work_mem: str,
+    shared_buffers: str | None = None,
+    reuse: bool = False,
 ) -> dict[str, object]:
     results: dict[str, object] = {
         "chunks": size,
@@ -99,13 +112,27 @@ def run(
         "sections": sections,
         "maintenance_work_mem": maintenance_work_mem,
     }
+    server = workdir / "server"
+    if reuse:
+        if not pgdata_path(server).exists():
+            raise SystemExit(f"--reuse: no server in {server}: run once with --workdir first")
+        url = start_embedded(server, shared_buffers)
+        try:
+            with connect(url) as conn:
+                row = conn.execute("SELECT count(*) FROM chunks").fetchone()
+                size = results["chunks"] = row[0] if row else 0
+                results["versions"] = versions(conn)
+                results["shared_buffers"] = shared_buffers_setting(conn)
+                measure(results, conn, url, sections, query_count, size)
+        finally:
+            stop_embedded(server)
+        return results
     corpus = workdir / f"synthetic-{size}.parquet"
     started = time.perf_counter()
     synthetic.write(corpus, size)
     results["generate_seconds"] = round(time.perf_counter() - started, 1)
     results["corpus_file_mb"] = round(corpus.stat().st_size / 2**20, 1)
-    server = workdir / "server"
-    url = start_embedded(server)
+    url = start_embedded(server, shared_buffers)
     pgdata = pgdata_path(server)
     texts, vectors = query_texts(query_count), query_vectors(query_count)
     try:
@@ -113,6 +140,7 @@ def run(
         with connect(url) as conn:
             log_slow_statements(conn)
             results["versions"] = versions(conn)
+            results["shared_buffers"] = shared_buffers_setting(conn)
             # The bare path always loads: every section needs its rows or its baseline.
             mine = None
             if HFSEARCH_SECTIONS & set(sections):
@@ -135,25 +163,8 @@ def run(
                 load["hfsearch_speed_vs_bare_with_gin"] = round(bare_with_gin / mine.seconds, 3)
             results["load"] = load
             results["sizes_mb"] = sizes_mb(conn)
-            if "query" in sections:
-                latency = queries.latencies(conn, texts, vectors)
-                results["latency_ms"] = latency
-                results["hybrid_p50_vs_bare_hnsw"] = round(
-                    latency["hybrid"]["p50_ms"] / latency["bare_hnsw"]["p50_ms"], 2
-                )
+            measure(results, conn, url, sections, query_count, size)
             recall_vectors = vectors[: min(query_count, 100)]
-            if "recall" in sections:
-                results["recall_at_10_by_ef_search"] = queries.recall_by_ef_search(
-                    conn, recall_vectors, EF_VALUES
-                )
-            if "filters" in sections:
-                results["filtered_recall"] = queries.filtered_recall(
-                    conn, recall_vectors, FILTER_SHARES
-                )
-            if "concurrency" in sections:
-                results["throughput_hybrid"] = queries.throughput(
-                    url, texts, vectors, CLIENTS, seconds=10 if size >= 100_000 else 3
-                )
             # Before `hnsw`, which rebuilds the load's index.
             if "graph" in sections:
                 results["hnsw_graphs"] = hnsw.graph_builds(
@@ -176,6 +187,35 @@ def run(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
     )
     return results
+
+
+def measure(
+    results: dict[str, object],
+    conn: Connection,
+    url: str,
+    sections: list[str],
+    query_count: int,
+    size: int,
+) -> None:
+    """The query sections, on a loaded database: latency, recall, filters, concurrency."""
+    texts, vectors = query_texts(query_count), query_vectors(query_count)
+    if "query" in sections:
+        latency = queries.latencies(conn, texts, vectors)
+        results["latency_ms"] = latency
+        results["hybrid_p50_vs_bare_hnsw"] = round(
+            latency["hybrid"]["p50_ms"] / latency["bare_hnsw"]["p50_ms"], 2
+        )
+    recall_vectors = vectors[: min(query_count, 100)]
+    if "recall" in sections:
+        results["recall_at_10_by_ef_search"] = queries.recall_by_ef_search(
+            conn, recall_vectors, EF_VALUES
+        )
+    if "filters" in sections:
+        results["filtered_recall"] = queries.filtered_recall(conn, recall_vectors, FILTER_SHARES)
+    if "concurrency" in sections:
+        results["throughput_hybrid"] = queries.throughput(
+            url, texts, vectors, CLIENTS, seconds=10 if size >= 100_000 else 3
+        )
 
 
 def run_peers(
@@ -217,8 +257,17 @@ def main() -> None:
         default="1GB",
         help="for both loads' index builds; HNSW builds are fast while the graph fits in it",
     )
+    run_parser.add_argument(
+        "--shared-buffers",
+        help="the embedded server's page cache (default: hfsearch's, a quarter of the memory)",
+    )
     run_parser.add_argument("--out", type=Path)
     run_parser.add_argument("--workdir", type=Path, help="default: a temporary folder")
+    run_parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the query sections again on the database a run left in --workdir",
+    )
     quality_parser = sub.add_parser("quality", help="hfsearch vs bm25s and numpy on the sample")
     quality_parser.add_argument("--out", type=Path)
     plot_parser = sub.add_parser("plot", help="PNG plots from run results")
@@ -233,6 +282,8 @@ def main() -> None:
         unknown = sorted(set(sections) - set(SECTIONS))
         if unknown:
             parser.error(f"unknown sections: {', '.join(unknown)}")
+        if args.reuse and not args.workdir:
+            parser.error("--reuse needs the --workdir of an earlier run")
         if args.workdir:
             args.workdir.mkdir(parents=True, exist_ok=True)
             results = run(
@@ -241,6 +292,8 @@ def main() -> None:
                 sections,
                 args.workdir,
                 args.maintenance_work_mem,
+                args.shared_buffers,
+                args.reuse,
             )
         else:
             with tempfile.TemporaryDirectory(prefix="hfsearch-bench-") as workdir:
@@ -250,6 +303,7 @@ def main() -> None:
                     sections,
                     Path(workdir),
                     args.maintenance_work_mem,
+                    args.shared_buffers,
                 )
     elif args.command == "quality":
         from benchmarks.quality import compare

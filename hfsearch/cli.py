@@ -541,7 +541,8 @@ def db_status() -> None:
 def db_start() -> None:
     """Start the embedded server (other commands start it when needed)."""
     with _reported_errors():
-        print(database.start_embedded(Settings.from_env().data_dir))
+        settings = Settings.from_env()
+        print(database.start_embedded(settings.data_dir, settings.shared_buffers))
 
 
 @db_app.command("stop")

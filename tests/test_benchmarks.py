@@ -79,8 +79,9 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
         sections=sections,
         workdir=tmp_path,
         maintenance_work_mem="256MB",
+        shared_buffers="160MB",
     )
-    assert results["chunks"] == 1000
+    assert results["chunks"] == 1000 and results["shared_buffers"] == "160MB"
     load = results["load"]
     for path in ("hfsearch", "bare"):
         assert load[path]["seconds"] > 0 and load[path]["server_peak_pss_mb"] > 0
@@ -127,6 +128,11 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     assert f"| hfsearch hybrid (RRF) | {hybrid['p50_ms']} / {hybrid['p95_ms']}" in markdown
     assert markdown.count("\n| 8 clients |") == 1 and "| 0.1% |" in markdown
     assert "\n| 16 | 128 | 2 | " in markdown
+
+    # The database left in the workdir is measured again, without a load, with other settings.
+    again = run(0, 20, ["query"], tmp_path, "256MB", shared_buffers="192MB", reuse=True)
+    assert again["chunks"] == 1000 and again["shared_buffers"] == "192MB"
+    assert set(again["latency_ms"]) == set(results["latency_ms"]) and "load" not in again
 
 
 def test_the_bare_table_sections_run_without_an_hfsearch_load(tmp_path: Path) -> None:

@@ -69,6 +69,7 @@ def test_services_are_wired_as_documented(config: dict[str, Any]) -> None:
     assert set(services) == {"db", "migrate", "load", "api"}
     assert services["db"]["image"] == "pgvector/pgvector:pg18"
     assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["db"]["command"] == ["postgres", "-c", "shared_buffers=1GB"]
     assert services["api"]["depends_on"] == {
         "db": {"condition": "service_healthy"},
         "migrate": {"condition": "service_completed_successfully"},

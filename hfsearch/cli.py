@@ -535,6 +535,11 @@ def db_status() -> None:
     out.print(f"embedded server: {state}\ndata: {status.pgdata}")
     if status.url:
         out.print(f"url: {status.url}")
+        out.print(
+            f"shared_buffers: {database.running_shared_buffers(status.url)} (the next command"
+            f" asks for {settings.shared_buffers}: HFSEARCH_SHARED_BUFFERS, else a quarter of"
+            " the memory)"
+        )
 
 
 @db_app.command("start")

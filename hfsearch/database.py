@@ -103,6 +103,13 @@ def _started(data_dir: Path, shared_buffers: str) -> PostgresServer:
     return server
 
 
+def running_shared_buffers(url: str) -> str:
+    """The page cache the server at `url` runs with, as it reports it (`6026MB`)."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        row = conn.execute("SELECT current_setting('shared_buffers')").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
 def _runs_with(admin_url: str, shared_buffers: str) -> bool:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         row = conn.execute(

@@ -229,6 +229,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 def test_embedded_server_is_the_default_and_outlives_each_command(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "HFSEARCH_DATABASE_URL"}
     env["HFSEARCH_DATA_DIR"] = str(data_dir)
+    env["HFSEARCH_SHARED_BUFFERS"] = "160MB"
 
     def hfsearch(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -248,6 +249,7 @@ def test_embedded_server_is_the_default_and_outlives_each_command(data_dir: Path
     stats = json.loads(hfsearch("stats", "--json").stdout)
     assert (stats["posts"], stats["chunks"]) == (9, 100)
     assert hfsearch("db", "url").stdout.strip() == status.url
+    assert "shared_buffers: 160MB" in hfsearch("db", "status").stdout
 
     stopped = hfsearch("db", "stop")
     assert stopped.returncode == 0 and "stopped" in stopped.stderr

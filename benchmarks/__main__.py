@@ -40,7 +40,14 @@ from benchmarks import hnsw, loads, queries
 from benchmarks.corpus import parse_size, query_texts, query_vectors
 from benchmarks.peers.run import PEERS, run_peer
 from hfsearch import migrations
-from hfsearch.database import Connection, connect, pgdata_path, start_embedded, stop_embedded
+from hfsearch.database import (
+    Connection,
+    connect,
+    pgdata_path,
+    running_shared_buffers,
+    start_embedded,
+    stop_embedded,
+)
 
 SECTIONS = ("load", "query", "recall", "filters", "concurrency", "hnsw", "graph", "peers")
 # Sections that need `hfsearch load`; the others measure the bare table only.
@@ -77,12 +84,6 @@ def sizes_mb(conn: Connection) -> dict[str, float]:
         """
     ).fetchall()
     return {name: round(size / 2**20, 1) for name, size in rows}
-
-
-def shared_buffers_setting(conn: Connection) -> str:
-    row = conn.execute("SELECT current_setting('shared_buffers')").fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 def log_slow_statements(conn: Connection) -> None:
@@ -122,7 +123,7 @@ def run(
                 row = conn.execute("SELECT count(*) FROM chunks").fetchone()
                 size = results["chunks"] = row[0] if row else 0
                 results["versions"] = versions(conn)
-                results["shared_buffers"] = shared_buffers_setting(conn)
+                results["shared_buffers"] = running_shared_buffers(url)
                 measure(results, conn, url, sections, query_count, size)
         finally:
             stop_embedded(server)
@@ -140,7 +141,7 @@ def run(
         with connect(url) as conn:
             log_slow_statements(conn)
             results["versions"] = versions(conn)
-            results["shared_buffers"] = shared_buffers_setting(conn)
+            results["shared_buffers"] = running_shared_buffers(url)
             # The bare path always loads: every section needs its rows or its baseline.
             mine = None
             if HFSEARCH_SECTIONS & set(sections):

@@ -78,6 +78,7 @@ def start_embedded(data_dir: Path, shared_buffers: str | None = None) -> str:
         _write_settings(pgdata, wanted)  # before any start: it replaces a value that failed
     server = _started(data_dir, wanted)
     if not _runs_with(server.get_uri(), wanted):
+        # A new data folder (its postgresql.conf was only just written), or a running server.
         _write_settings(pgdata, wanted)
         stop_embedded(data_dir)
         server = _started(data_dir, wanted)

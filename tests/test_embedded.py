@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from hfsearch.config import Settings, quarter_of_memory
-from hfsearch.database import embedded_status, start_embedded, stop_embedded
+from hfsearch.database import (
+    embedded_status,
+    running_shared_buffers,
+    start_embedded,
+    stop_embedded,
+)
 from hfsearch.errors import DatabaseNotReadyError
 
 
@@ -18,13 +22,6 @@ from hfsearch.errors import DatabaseNotReadyError
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "embedded"
     stop_embedded(tmp_path / "embedded")
-
-
-def shared_buffers(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SHOW shared_buffers").fetchone()
-    assert row is not None
-    return str(row[0])
 
 
 def test_the_default_is_a_quarter_of_the_memory() -> None:
@@ -37,12 +34,12 @@ def test_the_default_is_a_quarter_of_the_memory() -> None:
 def test_the_server_runs_with_the_value_asked_for_and_restarts_for_another(
     data_dir: Path,
 ) -> None:
-    assert shared_buffers(start_embedded(data_dir, "160MB")) == "160MB"
+    assert running_shared_buffers(start_embedded(data_dir, "160MB")) == "160MB"
     pid = embedded_status(data_dir).pid
-    assert shared_buffers(start_embedded(data_dir, "160MB")) == "160MB"
+    assert running_shared_buffers(start_embedded(data_dir, "160MB")) == "160MB"
     assert embedded_status(data_dir).pid == pid  # the same value: no restart
 
-    assert shared_buffers(start_embedded(data_dir, "192MB")) == "192MB"
+    assert running_shared_buffers(start_embedded(data_dir, "192MB")) == "192MB"
     assert embedded_status(data_dir).pid != pid
 
 
@@ -61,4 +58,4 @@ def test_a_value_the_server_cannot_start_with_is_reported_then_replaced(
     with pytest.raises(DatabaseNotReadyError, match=r"did not start with shared_buffers 64kB"):
         start_embedded(data_dir, "64kB")  # under PostgreSQL's minimum, 128kB
     assert not embedded_status(data_dir).running
-    assert shared_buffers(start_embedded(data_dir, "192MB")) == "192MB"
+    assert running_shared_buffers(start_embedded(data_dir, "192MB")) == "192MB"

@@ -369,3 +369,37 @@ def test_revision_0012_walks_the_graph_at_any_ef_search_with_400_by_default(
         assert not walks_the_graph(conn, ef_search=1000)
         assert search_breadths(conn) == [200, 200]
         assert row_estimate(conn) == 100
+
+
+def kept_plans(url: str, statement_start: str, search: str) -> int:
+    """Plans of one statement that a new session keeps after a single call of `search`: a
+    generic plan is kept for the next call, a plan made for one call's values is not."""
+    with connect(url) as conn:
+        assert conn.execute(search).fetchall()
+        kept = conn.execute(
+            "SELECT count(*) FROM pg_backend_memory_contexts"
+            " WHERE name = 'CachedPlan' AND regexp_replace(ident, '\\s+', ' ', 'g') LIKE %s",
+            (statement_start + "%",),
+        ).fetchone()
+    return int(kept[0])  # type: ignore[index]
+
+
+def test_revision_0014_plans_the_search_statement_once_and_the_filters_for_their_values(
+    empty_db_url: str,
+) -> None:
+    """From the first call, hfsearch_search keeps one plan for its statement; what it calls
+    that reads tables with the caller's values (here the vector side's count of the filtered
+    posts' vectors) is still planned for those values."""
+    search = (
+        f"SELECT * FROM hfsearch_search('gradio demo', {A_VECTOR}, {A_MODEL},"
+        " tags_any => (SELECT p.tags[1:1] FROM posts p ORDER BY p.id LIMIT 1))"
+    )
+    fusion, filtered_count = "WITH lexical AS", "SELECT count(*) FROM embeddings e JOIN chunks c"
+    migrations.upgrade(empty_db_url)
+    load_sample(empty_db_url)
+    assert kept_plans(empty_db_url, fusion, search) == 1
+    assert kept_plans(empty_db_url, filtered_count, search) == 0
+
+    migrations.downgrade(empty_db_url, "0013")
+    assert kept_plans(empty_db_url, fusion, search) == 0
+    assert kept_plans(empty_db_url, filtered_count, search) == 0

@@ -384,22 +384,27 @@ def kept_plans(url: str, statement_start: str, search: str) -> int:
     return int(kept[0])  # type: ignore[index]
 
 
-def test_revision_0014_plans_the_search_statement_once_and_the_filters_for_their_values(
+def test_revision_0014_plans_search_and_bm25_once_and_the_filters_for_their_values(
     empty_db_url: str,
 ) -> None:
-    """From the first call, hfsearch_search keeps one plan for its statement; what it calls
-    that reads tables with the caller's values (here the vector side's count of the filtered
-    posts' vectors) is still planned for those values."""
+    """From the first call, hfsearch_search keeps one plan for its statement and BM25 one
+    for its statistics, called by the search or on their own; what the search calls whose plan
+    depends on the caller's values (here the vector side's count of the filtered posts'
+    vectors) is still planned for those values."""
     search = (
         f"SELECT * FROM hfsearch_search('gradio demo', {A_VECTOR}, {A_MODEL},"
         " tags_any => (SELECT p.tags[1:1] FROM posts p ORDER BY p.id LIMIT 1))"
     )
+    lexical = "SELECT * FROM hfsearch_lexical('gradio demo')"
     fusion, filtered_count = "WITH lexical AS", "SELECT count(*) FROM embeddings e JOIN chunks c"
+    statistics = "SELECT c.average_tokens, array_agg(t.lexeme"
     migrations.upgrade(empty_db_url)
     load_sample(empty_db_url)
     assert kept_plans(empty_db_url, fusion, search) == 1
     assert kept_plans(empty_db_url, filtered_count, search) == 0
+    assert kept_plans(empty_db_url, statistics, lexical) == 1
 
     migrations.downgrade(empty_db_url, "0013")
     assert kept_plans(empty_db_url, fusion, search) == 0
     assert kept_plans(empty_db_url, filtered_count, search) == 0
+    assert kept_plans(empty_db_url, statistics, lexical) == 0

@@ -15,7 +15,7 @@ from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
 from benchmarks.loads import MODEL
-from benchmarks.timing import latency
+from benchmarks.timing import latency, percentiles
 from hfsearch.database import Connection
 from hfsearch.search import DEFAULT_EF_SEARCH, SearchRequest, search
 
@@ -102,12 +102,14 @@ def date_windows(
 def filtered_recall(
     conn: Connection, vectors: np.ndarray, shares: list[float]
 ) -> dict[str, dict[str, float]]:
-    """Recall@10 of filtered vector search against exact search under the same filter, and
-    how many queries came back short although at least 10 chunks passed the filter."""
+    """Recall@10 of filtered vector search against exact search under the same filter, how
+    many queries came back short although at least 10 chunks passed the filter, and the
+    filtered search's latency (each query timed once, after the exact search under the same
+    filter has read its posts)."""
     total = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # type: ignore[index]
     result = {}
     for share in shares:
-        recalls, short, passing = [], 0, []
+        recalls, short, passing, times = [], 0, [], []
         for vector, (since, until) in zip(
             vectors, date_windows(conn, share, len(vectors)), strict=True
         ):
@@ -121,7 +123,9 @@ def filtered_recall(
             exact = chunk_ids(
                 conn, SearchRequest("", mode="vector", exact=True, since=since, until=until), vector
             )
+            started = time.perf_counter()
             found = chunk_ids(conn, request, vector)
+            times.append((time.perf_counter() - started) * 1000)
             if matches >= 10 and len(found) < 10:
                 short += 1
             if exact:
@@ -131,6 +135,7 @@ def filtered_recall(
             "recall_at_10": round(float(np.mean(recalls)), 4),
             "short_results": short,
             "queries": len(vectors),
+            "vector_latency_ms": asdict(percentiles(times)),
         }
     return result
 

@@ -172,11 +172,27 @@ def _filtered(runs: list[Run]) -> str:
                     f"{figures['mean_share_passing']:.2%}",
                     figures["recall_at_10"],
                     f"{figures['short_results']} of {figures['queries']}",
+                    _filtered_latency(figures),
                 ]
             )
     if not rows:
         return ""
-    return table(["chunks", "filter passes", "measured share", "recall@10", "short results"], rows)
+    return table(
+        [
+            "chunks",
+            "filter passes",
+            "measured share",
+            "recall@10",
+            "short results",
+            "vector p50 / p95 ms",
+        ],
+        rows,
+    )
+
+
+def _filtered_latency(figures: dict[str, Any]) -> str:
+    timed = figures.get("vector_latency_ms")  # not measured before revision 0015's runs
+    return f"{timed['p50_ms']} / {timed['p95_ms']}" if timed else ""
 
 
 def _hnsw(runs: list[Run]) -> str:

@@ -25,7 +25,11 @@ def latency(run: Callable[[int], object], count: int) -> Latency:
         started = time.perf_counter()
         run(i)
         times.append((time.perf_counter() - started) * 1000)
+    return percentiles(times)
+
+
+def percentiles(times_ms: list[float]) -> Latency:
     # inclusive: within the measured times (the default method extrapolates past the
     # slowest one when there are few: a p99 above the max)
-    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    cuts = statistics.quantiles(times_ms, n=100, method="inclusive")
     return Latency(round(cuts[49], 2), round(cuts[94], 2), round(cuts[98], 2))

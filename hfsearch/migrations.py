@@ -61,9 +61,9 @@ def require_current(conn: Connection) -> None:
 def replace_in_function(bind: AlembicConnection, function: str, old: str, new: str) -> None:
     """Create `function` again from its stored definition with `old` (found once) as `new`.
 
-    For revisions that change only a parameter's default, which no ALTER FUNCTION can do:
-    pg_get_functiondef keeps the body, the ROWS estimate and the owner's grants, so the
-    revision needs no second copy of a long body.
+    For revisions that change a parameter's default, which no ALTER FUNCTION can do, or a few
+    lines of a long body: pg_get_functiondef keeps the body, the ROWS estimate, the settings
+    and the owner's grants, so the revision needs no second copy of the body.
     """
     definition = bind.exec_driver_sql(
         "SELECT pg_get_functiondef(CAST(%(function)s AS regproc))", {"function": function}

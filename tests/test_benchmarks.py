@@ -100,6 +100,8 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     assert round(filtered["50.0%"]["mean_share_passing"], 1) == 0.5
     assert all(f["short_results"] == 0 for f in filtered.values())
     assert all(f["recall_at_10"] >= 0.9 for f in filtered.values())
+    timed = [f["vector_latency_ms"] for f in filtered.values()]
+    assert all(0 < t["p50_ms"] <= t["p95_ms"] <= t["p99_ms"] for t in timed)
     assert set(results["throughput_hybrid"]) == set(CLIENTS)
     assert all(t["queries"] > 0 for t in results["throughput_hybrid"].values())
     builds = results["hnsw"]["builds"]
@@ -127,6 +129,8 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     hybrid = results["latency_ms"]["hybrid"]
     assert f"| hfsearch hybrid (RRF) | {hybrid['p50_ms']} / {hybrid['p95_ms']}" in markdown
     assert markdown.count("\n| 8 clients |") == 1 and "| 0.1% |" in markdown
+    rarest = filtered["0.1%"]["vector_latency_ms"]
+    assert f"| {rarest['p50_ms']} / {rarest['p95_ms']} |" in markdown
     assert "\n| 16 | 128 | 2 | " in markdown
 
     # The database left in the workdir is measured again, without a load, with other settings.

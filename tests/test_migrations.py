@@ -408,3 +408,42 @@ def test_revision_0014_plans_search_and_bm25_once_and_the_filters_for_their_valu
     assert kept_plans(empty_db_url, fusion, search) == 0
     assert kept_plans(empty_db_url, filtered_count, search) == 0
     assert kept_plans(empty_db_url, statistics, lexical) == 0
+
+
+def walks_for_filter(conn: Connection, post_ids: list[int], exact_limit: int) -> bool:
+    """Whether a vector search filtered to `post_ids` walks the graph (or scans exactly)."""
+    before = graph_walks(conn)
+    ranked = conn.execute(
+        f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL},"
+        " post_ids => %s, exact_limit => %s)",
+        (post_ids, exact_limit),
+    ).fetchone()
+    assert ranked is not None and ranked[0] > 0
+    return graph_walks(conn) > before
+
+
+def test_revision_0015_decides_between_exact_and_graph_as_before(empty_db_url: str) -> None:
+    """Counting the filtered vectors only to one past exact_limit decides as counting them all
+    did: exact search up to exact_limit vectors, the graph from one more."""
+    migrations.upgrade(empty_db_url)
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        post_ids, vectors = conn.execute(
+            "SELECT array_agg(DISTINCT c.post_id), count(*) FROM embeddings e"
+            " JOIN chunks c ON c.id = e.chunk_id"
+            " WHERE c.post_id IN (SELECT id FROM posts ORDER BY id LIMIT 2)"
+        ).fetchone()  # type: ignore[misc]
+    assert vectors > 2
+
+    decisions = {}
+    for revision in ("0014", "head"):
+        if revision == "0014":
+            migrations.downgrade(empty_db_url, "0014")
+        else:
+            migrations.upgrade(empty_db_url)
+        with connect(empty_db_url) as conn:
+            decisions[revision] = [
+                walks_for_filter(conn, post_ids, limit)
+                for limit in (vectors - 1, vectors, vectors + 1, 1)
+            ]
+    assert decisions["head"] == decisions["0014"] == [True, False, False, True]

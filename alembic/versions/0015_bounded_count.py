@@ -1,7 +1,8 @@
 """A filtered vector search counts the filtered posts' vectors only until it knows there are more
 than `exact_limit`: at 1M synthetic chunks, the count for one tag (6% of the posts, 62,109
-vectors) took 205 ms and for a year of posts (half of them) 1,251 ms, against 35 and 57 ms
-counting to 20,001 (BENCHMARKS.md). The graph walk that follows took about 15 ms.
+vectors) took 247 ms and for a year of posts (half of them) 1,212 ms, against 37 and 67 ms
+counting to 20,001; a hybrid search with the tag 168 -> 91 ms (BENCHMARKS.md). The graph walk
+that follows the count takes about 15 ms.
 
 Revision ID: 0015
 Revises: 0014

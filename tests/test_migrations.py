@@ -327,11 +327,13 @@ def graph_walks(conn: Connection) -> int:
     return int(scans[0])  # type: ignore[index]
 
 
-def walks_the_graph(conn: Connection, ef_search: int) -> bool:
+def walks_the_graph(conn: Connection, **arguments: object) -> bool:
+    """Whether hfsearch_vector, called with these named arguments, walks the graph (or scans
+    exactly)."""
     before = graph_walks(conn)
+    named = ", ".join(f"{name} => %({name})s" for name in arguments)
     ranked = conn.execute(
-        f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL}, ef_search => %s)",
-        (ef_search,),
+        f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL}, {named})", arguments
     ).fetchone()
     assert ranked is not None and ranked[0] > 0
     return graph_walks(conn) > before
@@ -413,18 +415,6 @@ def test_revision_0014_plans_search_and_bm25_once_and_the_filters_for_their_valu
     assert kept_plans(empty_db_url, statistics, lexical) == 0
 
 
-def walks_for_filter(conn: Connection, post_ids: list[int], exact_limit: int) -> bool:
-    """Whether a vector search filtered to `post_ids` walks the graph (or scans exactly)."""
-    before = graph_walks(conn)
-    ranked = conn.execute(
-        f"SELECT count(*) FROM hfsearch_vector({A_VECTOR}, {A_MODEL},"
-        " post_ids => %s, exact_limit => %s)",
-        (post_ids, exact_limit),
-    ).fetchone()
-    assert ranked is not None and ranked[0] > 0
-    return graph_walks(conn) > before
-
-
 def test_revision_0015_decides_between_exact_and_graph_as_before(empty_db_url: str) -> None:
     """Counting the filtered vectors only to one past exact_limit decides as counting them all
     did: exact search up to exact_limit vectors, the graph from one more."""
@@ -446,7 +436,7 @@ def test_revision_0015_decides_between_exact_and_graph_as_before(empty_db_url: s
             migrations.upgrade(empty_db_url)
         with connect(empty_db_url) as conn:
             decisions[revision] = [
-                walks_for_filter(conn, post_ids, limit)
+                walks_the_graph(conn, post_ids=post_ids, exact_limit=limit)
                 for limit in (vectors - 1, vectors, vectors + 1, 1)
             ]
     assert decisions["head"] == decisions["0014"] == [True, False, False, True]

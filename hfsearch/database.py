@@ -77,12 +77,11 @@ def start_embedded(data_dir: Path, shared_buffers: str | None = None) -> str:
     if (pgdata / "PG_VERSION").exists():
         _write_settings(pgdata, wanted)  # before any start: it replaces a value that failed
     server = _started(data_dir, wanted)
-    if not _runs_with(server.get_uri(), wanted):
+    if not _prepared(server.get_uri(), wanted):
         # A new data folder (its postgresql.conf was only just written), or a running server.
         _write_settings(pgdata, wanted)
         stop_embedded(data_dir)
         server = _started(data_dir, wanted)
-    _create_database_if_missing(server.get_uri(), EMBEDDED_DATABASE)
     return str(server.get_uri(database=EMBEDDED_DATABASE))
 
 
@@ -111,8 +110,12 @@ def running_shared_buffers(url: str) -> str:
     return str(row[0]) if row else "unknown"
 
 
-def _runs_with(admin_url: str, shared_buffers: str) -> bool:
+def _prepared(admin_url: str, shared_buffers: str) -> bool:
+    """Create hfsearch's database if missing; return whether the server runs with
+    `shared_buffers`. One connection for both: every command on the embedded server comes here.
+    """
     with psycopg.connect(admin_url, autocommit=True) as conn:
+        _create_database_if_missing(conn, EMBEDDED_DATABASE)
         row = conn.execute(
             "SELECT pg_size_bytes(current_setting('shared_buffers')) = pg_size_bytes(%s)",
             (shared_buffers,),
@@ -126,16 +129,18 @@ def _write_settings(pgdata: Path, shared_buffers: str) -> None:
     if include not in config.read_text(encoding="utf-8"):
         with config.open("a", encoding="utf-8") as file:
             file.write(f"\n# hfsearch's own settings (hfsearch/database.py)\n{include}\n")
-    (pgdata / SETTINGS_FILE).write_text(f"shared_buffers = '{shared_buffers}'\n", encoding="utf-8")
+    settings = pgdata / SETTINGS_FILE
+    wanted = f"shared_buffers = '{shared_buffers}'\n"
+    if not settings.exists() or settings.read_text(encoding="utf-8") != wanted:
+        settings.write_text(wanted, encoding="utf-8")
 
 
-def _create_database_if_missing(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:
-            return
-        with suppress(psycopg.errors.DuplicateDatabase):  # another process was first
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+def _create_database_if_missing(admin: Connection, name: str) -> None:
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if exists:
+        return
+    with suppress(psycopg.errors.DuplicateDatabase):  # another process was first
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def embedded_status(data_dir: Path) -> EmbeddedStatus:

@@ -106,8 +106,11 @@ CREATE TEMPORARY TABLE load_posts (
 CREATE TEMPORARY TABLE load_chunks (
     row_number integer, slug text, position integer, text text,
     content_hash bytea, embedding vector
-) ON COMMIT DROP;
+) WITH (toast_tuple_target = 8160) ON COMMIT DROP;
 """
+# toast_tuple_target: a staged row (text and vector, about 4 kB) is read once, by the upsert;
+# kept whole, it is not moved out of line and back first (revision 0016 does the same for
+# embeddings).
 
 
 @dataclass(frozen=True)

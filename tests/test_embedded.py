@@ -36,8 +36,11 @@ def test_the_server_runs_with_the_value_asked_for_and_restarts_for_another(
 ) -> None:
     assert running_shared_buffers(start_embedded(data_dir, "160MB")) == "160MB"
     pid = embedded_status(data_dir).pid
+    settings = data_dir / "pgdata" / "hfsearch.conf"
+    written = settings.stat().st_mtime_ns
     assert running_shared_buffers(start_embedded(data_dir, "160MB")) == "160MB"
     assert embedded_status(data_dir).pid == pid  # the same value: no restart
+    assert settings.stat().st_mtime_ns == written  # and its file is left as it is
 
     assert running_shared_buffers(start_embedded(data_dir, "192MB")) == "192MB"
     assert embedded_status(data_dir).pid != pid

@@ -440,3 +440,54 @@ def test_revision_0015_decides_between_exact_and_graph_as_before(empty_db_url: s
                 for limit in (vectors - 1, vectors, vectors + 1, 1)
             ]
     assert decisions["head"] == decisions["0014"] == [True, False, False, True]
+
+
+VECTORS = """
+SELECT count(*) FILTER (WHERE pg_column_toast_chunk_id(embedding) IS NOT NULL), count(*),
+       md5(string_agg(embedding::text, '|' ORDER BY chunk_id))
+FROM embeddings
+"""
+ROW_TARGET = (
+    "SELECT coalesce('toast_tuple_target=8160' = ANY (reloptions), false) FROM pg_class"
+    " WHERE oid = 'embeddings'::regclass"
+)
+
+
+def test_revision_0016_stores_vectors_in_their_rows(empty_db_url: str) -> None:
+    """From revision 0016 vectors are written into their rows; those stored before stay out of
+    line, read the same, until `VACUUM FULL embeddings` moves them in. Vectors too long for a
+    row still go out of line."""
+    migrations.upgrade(empty_db_url, "0015")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        before = conn.execute(VECTORS).fetchone()
+    assert before is not None
+    out_of_line, vectors, digest = before
+    assert out_of_line == vectors > 0
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert conn.execute(ROW_TARGET).fetchone() == (True,)
+        assert conn.execute(VECTORS).fetchone() == before  # the upgrade rewrites nothing
+        conn.execute("VACUUM FULL embeddings")
+        assert conn.execute(VECTORS).fetchone() == (0, vectors, digest)
+        conn.execute("DELETE FROM embeddings")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert conn.execute(VECTORS).fetchone() == (0, vectors, digest)
+        # 2,100 dimensions (8.4 kB) cannot fit in a row: out of line, not an error.
+        conn.execute("INSERT INTO embedding_models (name, dimensions) VALUES ('long', 2100)")
+        conn.execute(
+            "INSERT INTO embeddings (model_id, chunk_id, dimensions, embedding)"
+            " SELECT m.id, (SELECT min(id) FROM chunks), 2100, array_fill(0.5, ARRAY[2100])::vector"
+            " FROM embedding_models m WHERE m.name = 'long'"
+        )
+        long_out_of_line = conn.execute(
+            "SELECT pg_column_toast_chunk_id(embedding) IS NOT NULL FROM embeddings"
+            " WHERE dimensions = 2100"
+        ).fetchone()
+        assert long_out_of_line == (True,)
+
+    migrations.downgrade(empty_db_url, "0015")
+    with connect(empty_db_url) as conn:
+        assert conn.execute(ROW_TARGET).fetchone() == (False,)

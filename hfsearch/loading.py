@@ -211,6 +211,11 @@ def _defer_indexes_if_bulk(
         return []
     if not _owns_tables(conn):
         return []  # a writer role may not drop indexes: it loads with them live, only slower
+    # Dropping an index locks its table for everyone. Taken one by one in whatever order the
+    # indexes come, a lock on postings before chunks deadlocked with a search, which holds chunks
+    # (its own statement reads them) when its sides go on to postings and embeddings. Taken in
+    # that same order, a load waits for searches under way and new ones wait for the load.
+    conn.execute("LOCK TABLE chunks, postings, embeddings IN ACCESS EXCLUSIVE MODE")
     hnsw_index = hnsw_index_name(model_id) if model_id is not None else None
     deferred = [
         _DeferredIndex(str(name), str(definition))

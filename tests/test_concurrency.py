@@ -172,3 +172,36 @@ def test_a_load_that_removes_chunks_while_they_are_being_embedded(db_url: str, m
         ).fetchone()
     assert embedded == 100 - removed[0]
     assert result.chunks == 100  # it meant to embed them all, and skipped the removed ones
+
+
+def test_a_bulk_load_waits_for_a_search_under_way_without_deadlock(db_url: str) -> None:
+    """A search holds chunks (its own statement reads them) before its sides read postings and
+    embeddings; a bulk load that locked postings first, waiting for chunks, deadlocked with it."""
+    with connect(db_url) as conn:
+        load_records(conn, records_of(SAMPLE)[:10])
+    loaded: list[object] = []
+
+    def bulk_load() -> None:
+        with connect(db_url) as conn:
+            loaded.append(load_records(conn, records_of(EXTENDED_CORPUS), bulk_threshold=100))
+
+    with connect(db_url) as search, connect(db_url) as watcher:
+        search.execute("BEGIN")
+        search.execute("SELECT count(*) FROM chunks")  # a search's statement under way
+        loader = threading.Thread(target=bulk_load)
+        loader.start()
+        waiting = (
+            "SELECT count(*) > 0 FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        for _ in range(600):  # until the load waits for the search's lock on chunks
+            if not loader.is_alive() or watcher.execute(waiting).fetchone() == (True,):
+                break
+            threading.Event().wait(0.05)
+        search.execute("SET lock_timeout = '10s'")
+        # The search's sides: they must not wait for the load, which waits for the search.
+        search.execute("SELECT count(*) FROM postings")
+        search.execute("SELECT count(*) FROM embeddings")
+        search.execute("COMMIT")
+        loader.join(timeout=120)
+    assert len(loaded) == 1

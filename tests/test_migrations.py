@@ -491,3 +491,32 @@ def test_revision_0016_stores_vectors_in_their_rows(empty_db_url: str) -> None:
     migrations.downgrade(empty_db_url, "0015")
     with connect(empty_db_url) as conn:
         assert conn.execute(ROW_TARGET).fetchone() == (False,)
+
+
+def filtered_chunk_ids_plan(conn: Connection) -> str:
+    """How the chunk ids of a filter's posts are read when the index is used (the sample is
+    small enough for a sequential scan otherwise)."""
+    conn.execute("SET enable_seqscan = off")
+    conn.execute("SET enable_bitmapscan = off")
+    rows = conn.execute(
+        "EXPLAIN (COSTS OFF) SELECT c.id FROM chunks c"
+        " WHERE c.post_id = ANY (ARRAY(SELECT id FROM posts ORDER BY id LIMIT 2))"
+    ).fetchall()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+def test_revision_0017_reads_a_filters_chunk_ids_from_the_index_alone(empty_db_url: str) -> None:
+    migrations.upgrade(empty_db_url, "0016")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert "Index Scan using ix_chunks_post_id_position" in filtered_chunk_ids_plan(conn)
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        conn.execute("VACUUM chunks")  # an index-only scan needs the visibility map
+        plan = filtered_chunk_ids_plan(conn)
+        assert "Index Only Scan using ix_chunks_post_id_position" in plan
+
+    migrations.downgrade(empty_db_url, "0016")
+    with connect(empty_db_url) as conn:
+        assert "Index Scan using ix_chunks_post_id_position" in filtered_chunk_ids_plan(conn)

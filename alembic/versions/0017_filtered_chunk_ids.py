@@ -10,8 +10,8 @@ Create Date: 2026-12-05
 A filtered vector search reads those ids twice: to count the filter's vectors (to exact_limit
 + 1, revision 0015), and to search them, exactly or on the graph with the ids as a set. Both
 read `chunks` by its index on (post_id, position), which had no id: every matching chunk's row
-was fetched for it. The index is built again with the id included (1.3 s at 1M; the table is
-locked for writes meanwhile).
+was fetched for it. The index is built again with the id included (1.3 s at 1M, during which
+the table is locked, searches included).
 """
 
 from collections.abc import Sequence

@@ -244,6 +244,13 @@ def stats(
     for index in collected.indexes:
         indexes.add_row(index.name, index.table, index.method, f"{index.size_bytes / 1024:.0f} kB")
     out.print(indexes)
+    if collected.vectors_out_of_line_bytes and any(m.dimensions <= 2000 for m in collected.models):
+        out.print(
+            f"{collected.vectors_out_of_line_bytes / 2**20:.1f} MB of vectors stored out of line "
+            "(TOAST): any of up to 2,000 dimensions among them were written before revision "
+            "0016, and `VACUUM FULL embeddings` moves them into their rows, where searches read "
+            "them faster (it rebuilds the table's indexes)"
+        )
 
 
 class ModeName(enum.StrEnum):  # Typer lists Enums, not Literals

@@ -33,6 +33,9 @@ class Stats:
     chunks: int
     models: list[ModelStats]
     indexes: list[IndexStats]
+    # Vectors kept out of their rows (TOAST): longer than a row holds, or written before revision
+    # 0016 and not rewritten since (`VACUUM FULL embeddings` moves those into their rows).
+    vectors_out_of_line_bytes: int
 
 
 MODELS = """
@@ -53,11 +56,17 @@ ORDER BY t.relname, 1
 """
 
 
+VECTORS_OUT_OF_LINE = """
+SELECT coalesce(pg_relation_size(reltoastrelid), 0) FROM pg_class WHERE oid = 'embeddings'::regclass
+"""
+
+
 def collect_stats(conn: Connection) -> Stats:
     counts = conn.execute(
         "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM chunks)"
     ).fetchone()
-    assert counts is not None
+    out_of_line = conn.execute(VECTORS_OUT_OF_LINE).fetchone()
+    assert counts is not None and out_of_line is not None
     indexes = [IndexStats(*row) for row in conn.execute(INDEXES).fetchall()]
     index_names = {index.name for index in indexes}
     models = [
@@ -76,4 +85,5 @@ def collect_stats(conn: Connection) -> Stats:
         chunks=counts[1],
         models=models,
         indexes=indexes,
+        vectors_out_of_line_bytes=out_of_line[0],
     )

@@ -18,6 +18,7 @@ from hfsearch.errors import DatabaseNotReadyError
 from hfsearch.loading import load_records
 from hfsearch.search import DEFAULT_EF_SEARCH
 from hfsearch.sources import open_source
+from hfsearch.stats import collect_stats
 from hfsearch.validation import ChunkRecord, validate
 
 TABLES = (
@@ -469,8 +470,10 @@ def test_revision_0016_stores_vectors_in_their_rows(empty_db_url: str) -> None:
     with connect(empty_db_url) as conn:
         assert conn.execute(ROW_TARGET).fetchone() == (True,)
         assert conn.execute(VECTORS).fetchone() == before  # the upgrade rewrites nothing
+        assert collect_stats(conn).vectors_out_of_line_bytes > 0  # `hfsearch stats` says so
         conn.execute("VACUUM FULL embeddings")
         assert conn.execute(VECTORS).fetchone() == (0, vectors, digest)
+        assert collect_stats(conn).vectors_out_of_line_bytes == 0
         conn.execute("DELETE FROM embeddings")
     load_sample(empty_db_url)
     with connect(empty_db_url) as conn:

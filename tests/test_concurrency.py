@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -197,7 +198,7 @@ def test_a_bulk_load_waits_for_a_search_under_way_without_deadlock(db_url: str) 
         for _ in range(600):  # until the load waits for the search's lock on chunks
             if not loader.is_alive() or watcher.execute(waiting).fetchone() == (True,):
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         search.execute("SET lock_timeout = '10s'")
         # The search's sides: they must not wait for the load, which waits for the search.
         search.execute("SELECT count(*) FROM postings")

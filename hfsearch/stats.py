@@ -56,17 +56,16 @@ ORDER BY t.relname, 1
 """
 
 
-VECTORS_OUT_OF_LINE = """
-SELECT coalesce(pg_relation_size(reltoastrelid), 0) FROM pg_class WHERE oid = 'embeddings'::regclass
+COUNTS = """
+SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM chunks),
+       (SELECT coalesce(pg_relation_size(reltoastrelid), 0) FROM pg_class
+        WHERE oid = 'embeddings'::regclass)
 """
 
 
 def collect_stats(conn: Connection) -> Stats:
-    counts = conn.execute(
-        "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM chunks)"
-    ).fetchone()
-    out_of_line = conn.execute(VECTORS_OUT_OF_LINE).fetchone()
-    assert counts is not None and out_of_line is not None
+    counts = conn.execute(COUNTS).fetchone()
+    assert counts is not None
     indexes = [IndexStats(*row) for row in conn.execute(INDEXES).fetchall()]
     index_names = {index.name for index in indexes}
     models = [
@@ -85,5 +84,5 @@ def collect_stats(conn: Connection) -> Stats:
         chunks=counts[1],
         models=models,
         indexes=indexes,
-        vectors_out_of_line_bytes=out_of_line[0],
+        vectors_out_of_line_bytes=counts[2],
     )

@@ -144,3 +144,17 @@ def debug_notices(conn: Connection, prefix: str) -> list[str]:
     conn.add_notice_handler(collect)
     conn.execute("SET client_min_messages = debug1")
     return messages
+
+
+def insert_chunks(conn: Connection, texts: list[str]) -> None:
+    """One post with these chunks, written as psql would: no loader, no statistics refresh."""
+    post_id = conn.execute(
+        "INSERT INTO posts (slug, title, url, published_on, authors, tags)"
+        " VALUES ('bounds', 'Bounds', 'https://example.com', '2024-01-01', '{}', '{}')"
+        " RETURNING id"
+    ).fetchone()[0]
+    conn.cursor().executemany(
+        "INSERT INTO chunks (post_id, position, text, content_hash, search_vector)"
+        " VALUES (%s, %s, %s, sha256(convert_to(%s, 'UTF8')), hfsearch_document('', %s))",
+        [(post_id, position, text, text, text) for position, text in enumerate(texts)],
+    )

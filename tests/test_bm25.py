@@ -8,7 +8,7 @@ import json
 import math
 import random
 
-from helpers import EXTENDED_CORPUS, REPO, SAMPLE, debug_notices
+from helpers import EXTENDED_CORPUS, REPO, SAMPLE, debug_notices, insert_chunks
 
 from hfsearch.database import Connection
 from hfsearch.loading import load_records
@@ -78,20 +78,6 @@ def test_bm25_from_postings_ranks_as_scoring_every_match(conn: Connection) -> No
     assert compared > len(queries()) * 4, compared
     assert with_title_hits > len(queries()) // 4, with_title_hits
     assert len(pruned) > len(queries()) // 2, len(pruned)
-
-
-def insert_chunks(conn: Connection, texts: list[str]) -> None:
-    """One post with these chunks, written as psql would: no loader, no statistics refresh."""
-    post_id = conn.execute(
-        "INSERT INTO posts (slug, title, url, published_on, authors, tags)"
-        " VALUES ('bounds', 'Bounds', 'https://example.com', '2024-01-01', '{}', '{}')"
-        " RETURNING id"
-    ).fetchone()[0]
-    conn.cursor().executemany(
-        "INSERT INTO chunks (post_id, position, text, content_hash, search_vector)"
-        " VALUES (%s, %s, %s, sha256(convert_to(%s, 'UTF8')), hfsearch_document('', %s))",
-        [(post_id, position, text, text, text) for position, text in enumerate(texts)],
-    )
 
 
 def bounds_current(conn: Connection) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -568,20 +569,22 @@ def test_revision_0018_reads_candidates_posts_only_for_by_post(empty_db_url: str
 
 
 BM25_DEPTH_10 = (
-    "SELECT * FROM hfsearch_bm25(hfsearch_query_lexemes(%s), NULL, NULL, 10, 1.2, 0.75, 2.0)"
+    "SELECT * FROM hfsearch_bm25(hfsearch_query_lexemes(%s), NULL, %s, 10, 1.2, 0.75, 2.0)"
 )
 
 
-def postings_read_by_bm25(conn: Connection, query: str) -> tuple[int, list[tuple[object, ...]]]:
-    """How many postings BM25 reads for `query` (counted within its own transaction), and its
-    ranking."""
+def postings_read_by_bm25(
+    conn: Connection, query: str, post_ids: list[int] | None = None
+) -> tuple[int, list[tuple[object, ...]]]:
+    """How many postings BM25 reads for `query` in the posts `post_ids` (counted within its
+    own transaction), and its ranking."""
     postings_reads = (
         "SELECT pg_stat_get_xact_tuples_returned('postings'::regclass)"
         " + pg_stat_get_xact_tuples_returned('ix_postings_lexeme_chunk_id'::regclass)"
     )
     with conn.transaction():
         before = conn.execute(postings_reads).fetchone()[0]  # type: ignore[index]
-        ranking = conn.execute(BM25_DEPTH_10, (query,)).fetchall()
+        ranking = conn.execute(BM25_DEPTH_10, (query, post_ids)).fetchall()
         after = conn.execute(postings_reads).fetchone()[0]  # type: ignore[index]
     return int(after - before), ranking
 
@@ -627,3 +630,45 @@ def test_revision_0019_looks_up_probed_terms_and_splits_at_half_the_postings(
     with connect(empty_db_url) as conn:
         assert postings_read_by_bm25(conn, "zebra yak")[0] == yak_before[0]
         assert postings_read_by_bm25(conn, "zebra gnu")[0] == gnu_before[0]
+
+
+def test_revision_0020_looks_up_the_postings_of_a_filter_passing_few_chunks(
+    empty_db_url: str,
+) -> None:
+    """Filtered to one post, BM25 reads only that post's postings of the query's terms; a
+    filter passing every post still reads the terms' postings. The same rankings."""
+    query = "model training data"
+    term_postings = (
+        "SELECT count(*) FROM postings"
+        " WHERE lexeme = ANY (hfsearch_query_lexemes(%s)) AND (%s::integer[] IS NULL"
+        " OR post_id = ANY (%s))"
+    )
+    migrations.upgrade(empty_db_url, "0019")
+    load_sample(empty_db_url)  # the loader analyzes posts: the planner knows how many
+    with connect(empty_db_url) as conn:
+        post_ids = [row[0] for row in conn.execute("SELECT id FROM posts ORDER BY id")]
+        one_post = post_ids[:1]
+        everything, in_one_post = (
+            conn.execute(term_postings, (query, ids, ids)).fetchone()[0]  # type: ignore[index]
+            for ids in (None, one_post)
+        )
+        one_before = postings_read_by_bm25(conn, query, one_post)
+        all_before = postings_read_by_bm25(conn, query, post_ids)
+    assert 0 < in_one_post < everything and one_before[0] == all_before[0] == everything
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        one = postings_read_by_bm25(conn, query, one_post)
+        every = postings_read_by_bm25(conn, query, post_ids)
+    assert one[0] == in_one_post
+    assert every[0] == everything
+    for ranking, ranking_before in ((one[1], one_before[1]), (every[1], all_before[1])):
+        assert [row[0] for row in ranking] == [row[0] for row in ranking_before]
+        assert all(
+            math.isclose(a[1], b[1], rel_tol=1e-12)  # type: ignore[arg-type]
+            for a, b in zip(ranking, ranking_before, strict=True)
+        )
+
+    migrations.downgrade(empty_db_url, "0019")
+    with connect(empty_db_url) as conn:
+        assert postings_read_by_bm25(conn, query, one_post)[0] == everything

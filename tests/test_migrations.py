@@ -526,20 +526,30 @@ def test_revision_0017_reads_a_filters_chunk_ids_from_the_index_alone(empty_db_u
         assert "Index Scan using ix_chunks_post_id_position" in filtered_chunk_ids_plan(conn)
 
 
-def chunks_read_by_search(conn: Connection, by_post: bool) -> tuple[int, list[tuple[object, ...]]]:
-    """How many rows and index entries of `chunks` a hybrid search reads (counted within its
-    own transaction), and its hits."""
-    chunk_reads = (
-        "SELECT pg_stat_get_xact_tuples_returned('chunks'::regclass)"
-        " + (SELECT sum(pg_stat_get_xact_tuples_returned(i.indexrelid))"
-        "    FROM pg_index i WHERE i.indrelid = 'chunks'::regclass)"
+def rows_read(
+    conn: Connection, table: str, statement: str, params: tuple[object, ...]
+) -> tuple[int, list[tuple[object, ...]]]:
+    """How many rows and index entries of `table` a statement reads (counted within its own
+    transaction), and the statement's rows."""
+    reads = (
+        "SELECT pg_stat_get_xact_tuples_returned(%(table)s::regclass)"
+        " + (SELECT coalesce(sum(pg_stat_get_xact_tuples_returned(i.indexrelid)), 0)"
+        "    FROM pg_index i WHERE i.indrelid = %(table)s::regclass)"
     )
-    search = f"SELECT * FROM hfsearch_search('gradio demo', {A_VECTOR}, {A_MODEL}, by_post => %s)"
     with conn.transaction():
-        before = conn.execute(chunk_reads).fetchone()[0]  # type: ignore[index]
-        hits = conn.execute(search, (by_post,)).fetchall()
-        after = conn.execute(chunk_reads).fetchone()[0]  # type: ignore[index]
-    return int(after - before), hits
+        before = conn.execute(reads, {"table": table}).fetchone()[0]  # type: ignore[index]
+        rows = conn.execute(statement, params).fetchall()
+        after = conn.execute(reads, {"table": table}).fetchone()[0]  # type: ignore[index]
+    return int(after - before), rows
+
+
+HYBRID_SEARCH = (
+    f"SELECT * FROM hfsearch_search('gradio demo', {A_VECTOR}, {A_MODEL}, by_post => %s)"
+)
+
+
+def chunks_read_by_search(conn: Connection, by_post: bool) -> tuple[int, list[tuple[object, ...]]]:
+    return rows_read(conn, "chunks", HYBRID_SEARCH, (by_post,))
 
 
 def test_revision_0018_reads_candidates_posts_only_for_by_post(empty_db_url: str) -> None:
@@ -576,17 +586,7 @@ BM25_DEPTH_10 = (
 def postings_read_by_bm25(
     conn: Connection, query: str, post_ids: list[int] | None = None
 ) -> tuple[int, list[tuple[object, ...]]]:
-    """How many postings BM25 reads for `query` in the posts `post_ids` (counted within its
-    own transaction), and its ranking."""
-    postings_reads = (
-        "SELECT pg_stat_get_xact_tuples_returned('postings'::regclass)"
-        " + pg_stat_get_xact_tuples_returned('ix_postings_lexeme_chunk_id'::regclass)"
-    )
-    with conn.transaction():
-        before = conn.execute(postings_reads).fetchone()[0]  # type: ignore[index]
-        ranking = conn.execute(BM25_DEPTH_10, (query, post_ids)).fetchall()
-        after = conn.execute(postings_reads).fetchone()[0]  # type: ignore[index]
-    return int(after - before), ranking
+    return rows_read(conn, "postings", BM25_DEPTH_10, (query, post_ids))
 
 
 def test_revision_0019_looks_up_probed_terms_and_splits_at_half_the_postings(
@@ -594,8 +594,8 @@ def test_revision_0019_looks_up_probed_terms_and_splits_at_half_the_postings(
 ) -> None:
     """A probed term's postings are looked up for the essential chunks, not all read; a query
     splits once its probed terms hold half its postings (two thirds before). The same rankings.
-    Each chunk is "zebra" and other words once, so the 10th best score of "zebra" alone is
-    above what "yak" or "gnu" (more common) can add: both are probed whenever the split pays."""
+    Each chunk holds each of its words once, so the 10th best score of "zebra" alone is above
+    what "yak" or "gnu" (more common) can add: both are probed whenever the split pays."""
     filler = "orchard lantern meadow"
     texts = (
         [f"zebra {filler} {i}" for i in range(12)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -157,4 +158,12 @@ def insert_chunks(conn: Connection, texts: list[str]) -> None:
         "INSERT INTO chunks (post_id, position, text, content_hash, search_vector)"
         " VALUES (%s, %s, %s, sha256(convert_to(%s, 'UTF8')), hfsearch_document('', %s))",
         [(post_id, position, text, text, text) for position, text in enumerate(texts)],
+    )
+
+
+def same_ranking(actual: list[tuple[Any, ...]], expected: list[tuple[Any, ...]]) -> bool:
+    """The same chunks in the same order, with the same scores up to float rounding: the two
+    functions add a chunk's term scores in different orders."""
+    return [a[0] for a in actual] == [e[0] for e in expected] and all(
+        math.isclose(a[1], e[1], rel_tol=1e-12) for a, e in zip(actual, expected, strict=True)
     )

@@ -5,10 +5,16 @@ document, and the triggers keep the postings in step with the chunks."""
 from __future__ import annotations
 
 import json
-import math
 import random
 
-from helpers import EXTENDED_CORPUS, REPO, SAMPLE, debug_notices, insert_chunks
+from helpers import (
+    EXTENDED_CORPUS,
+    REPO,
+    SAMPLE,
+    debug_notices,
+    insert_chunks,
+    same_ranking,
+)
 
 from hfsearch.database import Connection
 from hfsearch.loading import load_records
@@ -35,14 +41,6 @@ def install_reference(conn: Connection) -> None:
 
 def ranking(conn: Connection, function: str, params: dict[str, object]) -> list[tuple]:
     return conn.execute(BM25_CALL.format(function), params).fetchall()
-
-
-def same_ranking(actual: list[tuple], expected: list[tuple]) -> bool:
-    """The same chunks in the same order, with the same scores up to float rounding: the two
-    functions add a chunk's term scores in different orders."""
-    return [a[0] for a in actual] == [e[0] for e in expected] and all(
-        math.isclose(a[1], e[1], rel_tol=1e-12) for a, e in zip(actual, expected, strict=True)
-    )
 
 
 def queries() -> list[str]:

@@ -16,6 +16,8 @@ the query, recall, filters and concurrency sections) and measures, section by se
   hnsw         HNSW build time by maintenance_work_mem and parallel workers; vector vs halfvec
   graph        HNSW recall@10 and build time by m, ef_construction and parallel workers
   peers        langchain-postgres and llama-index, each in its own virtual environment
+               (--peer-rows copy: their tables filled by COPY, for their query figures at
+               sizes their own loads would take hours on; with --reuse too)
 `quality` compares hfsearch's rankings on the sample with bm25s and numpy (benchmarks/quality.py).
 `report` prints the results as the Markdown tables of BENCHMARKS.md (benchmarks/report.py).
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from benchmarks import corpus as synthetic
 from benchmarks import hnsw, loads, queries
@@ -109,6 +112,7 @@ def run(
     maintenance_work_mem: str,
     shared_buffers: str | None = None,
     reuse: bool = False,
+    peer_rows: str = "add",
 ) -> dict[str, object]:
     results: dict[str, object] = {
         "chunks": size,
@@ -129,6 +133,13 @@ def run(
                 results["versions"] = versions(conn)
                 results["shared_buffers"] = running_shared_buffers(url)
                 measure(results, conn, url, sections, texts, vectors, size)
+            if "peers" in sections:
+                corpus = workdir / f"synthetic-{size}.parquet"
+                if not corpus.exists():  # seeded: the rows the database was loaded with
+                    synthetic.write(corpus, size)
+                results["peers"] = run_peers(
+                    url, corpus, workdir, texts, vectors, maintenance_work_mem, peer_rows
+                )
         finally:
             stop_embedded(server)
         return results
@@ -184,7 +195,9 @@ def run(
                     conn, recall_vectors, hnsw.BUILD_SETTINGS, EF_VALUES
                 )
         if "peers" in sections:
-            results["peers"] = run_peers(url, corpus, workdir, texts, vectors, maintenance_work_mem)
+            results["peers"] = run_peers(
+                url, corpus, workdir, texts, vectors, maintenance_work_mem, peer_rows
+            )
     finally:
         stop_embedded(server)
     results["harness_peak_rss_mb"] = round(
@@ -229,16 +242,29 @@ def run_peers(
     texts: list[str],
     vectors: object,
     maintenance_work_mem: str,
+    rows: str,
 ) -> dict[str, object]:
+    """Each peer in a database of its own on the same server, dropped once measured (at 1M
+    each holds 10 GB or more)."""
     query_file = workdir / "queries.json"
     query_file.write_text(json.dumps({"texts": texts, "vectors": vectors.tolist()}))  # type: ignore[attr-defined]
     results: dict[str, object] = {}
     with psycopg.connect(url, autocommit=True) as admin:
         for peer in PEERS:
-            database = f"peer_{peer}"
-            admin.execute(f"CREATE DATABASE {database}")
-            peer_url = url.replace("/hfsearch?", f"/{database}?")
-            results.update(run_peer(peer, peer_url, corpus, query_file, maintenance_work_mem))
+            database = sql.Identifier(f"peer_{peer}")
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(database))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(database))
+            if rows == "copy":
+                # Their rows are not what is measured then; their index builds get the
+                # memory hfsearch's get, or a million rows' graph is built out of memory.
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} SET maintenance_work_mem = {}").format(
+                        database, sql.Literal(maintenance_work_mem)
+                    )
+                )
+            peer_url = url.replace("/hfsearch?", f"/peer_{peer}?")
+            results.update(run_peer(peer, peer_url, corpus, query_file, maintenance_work_mem, rows))
+            admin.execute(sql.SQL("DROP DATABASE {}").format(database))
     return results
 
 
@@ -264,6 +290,13 @@ def main() -> None:
     run_parser.add_argument(
         "--shared-buffers",
         help="the embedded server's page cache (default: hfsearch's, a quarter of the memory)",
+    )
+    run_parser.add_argument(
+        "--peer-rows",
+        choices=("add", "copy"),
+        default="add",
+        help="add: the peers load by their own API, timed; copy: their tables are filled by"
+        " COPY (query figures only, for sizes their loads would take hours on)",
     )
     run_parser.add_argument("--out", type=Path)
     run_parser.add_argument("--workdir", type=Path, help="default: a temporary folder")
@@ -298,6 +331,7 @@ def main() -> None:
                 args.maintenance_work_mem,
                 args.shared_buffers,
                 args.reuse,
+                args.peer_rows,
             )
         else:
             with tempfile.TemporaryDirectory(prefix="hfsearch-bench-") as workdir:
@@ -308,6 +342,7 @@ def main() -> None:
                     Path(workdir),
                     args.maintenance_work_mem,
                     args.shared_buffers,
+                    peer_rows=args.peer_rows,
                 )
     elif args.command == "quality":
         from benchmarks.quality import compare

@@ -275,13 +275,15 @@ def _graphs(runs: list[Run]) -> str:
 def _peers(runs: list[Run]) -> str:
     parts = []
     for run in with_key(runs, "peers"):
-        mine = run["load"]["hfsearch"]["rows_per_second"]
-        rows = [["`hfsearch load` (full-text + HNSW)", f"{mine:,}", "1.0"]]
-        for name, peer in run["peers"].items():
-            rows.append(
-                [name, f"{peer['rows_per_second']:,}", f"{peer['rows_per_second'] / mine:.3f}"]
-            )
-        parts.append(table([f"load, {size(run)} rows", "rows/s", "vs hfsearch"], rows))
+        # Peers whose rows were copied in (--peer-rows copy) have no load figures.
+        loaded = {name: peer for name, peer in run["peers"].items() if "rows_per_second" in peer}
+        if loaded and "hfsearch" in run.get("load", {}):
+            mine = run["load"]["hfsearch"]["rows_per_second"]
+            rows = [["`hfsearch load` (full-text + HNSW)", f"{mine:,}", "1.0"]]
+            for name, peer in loaded.items():
+                ratio = peer["rows_per_second"] / mine
+                rows.append([name, f"{peer['rows_per_second']:,}", f"{ratio:.3f}"])
+            parts.append(table([f"load, {size(run)} rows", "rows/s", "vs hfsearch"], rows))
         latency = run.get("latency_ms", {})
         rows = []
         for mode in ("vector", "hybrid"):
@@ -290,8 +292,13 @@ def _peers(runs: list[Run]) -> str:
             for name, peer in run["peers"].items():
                 if mode in peer["latency_ms"]:
                     figures = peer["latency_ms"][mode]
-                    ratio = figures["p50_ms"] / latency[mode]["p50_ms"] if mode in latency else ""
-                    rows.append([f"{name} {mode}", _percentiles(figures), f"{ratio:.2f}"])
+                    ratio = (
+                        f"{figures['p50_ms'] / latency[mode]['p50_ms']:.2f}"
+                        if mode in latency
+                        else ""
+                    )
+                    copied = " (rows copied in)" if peer.get("rows") == "copied" else ""
+                    rows.append([f"{name} {mode}{copied}", _percentiles(figures), ratio])
         parts.append(
             table([f"query, {size(run)} chunks", "p50 / p95 / p99 ms", "p50 vs hfsearch"], rows)
         )

@@ -169,10 +169,35 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
         "PGVectorStore.add (hybrid, HNSW)",
     }
     for name, peer in peers.items():
+        assert peer["rows"] == "added" and peer["table_rows"] == 300, name
         assert peer["rows_per_second"] > 0, name
         assert peer["hits_for_first_query"]["vector"] == 10, name
         assert all(m["p50_ms"] > 0 for m in peer["latency_ms"].values()), name
     assert peers["PGVectorStore (hybrid)"]["hits_for_first_query"]["hybrid"] == 10
+
+
+def test_the_peers_query_a_reused_database_with_their_rows_copied_in(tmp_path: Path) -> None:
+    """--peer-rows copy: at 1M the peers' own loads would take hours, so their tables are
+    filled by COPY (with the rows their own add writes) and only their queries are measured,
+    beside hfsearch's on the database an earlier run left."""
+    run(size=300, query_count=10, sections=["query"], workdir=tmp_path, maintenance_work_mem="64MB")
+    (tmp_path / "synthetic-300.parquet").unlink()  # made again from its seed
+    results = run(0, 10, ["query", "peers"], tmp_path, "64MB", reuse=True, peer_rows="copy")
+    peers = results["peers"]
+    # the legacy store (vector search only) is left out: `PGVectorStore` searches both ways
+    assert set(peers) == {"PGVectorStore (hybrid)", "PGVectorStore.add (hybrid, HNSW)"}
+    for name, peer in peers.items():
+        assert peer["rows"] == "copied" and "rows_per_second" not in peer, name
+        assert peer["table_rows"] == 300, name
+        assert peer["hits_for_first_query"]["vector"] == 10, name
+        assert set(peer["latency_ms"]) == {"vector", "hybrid"}, name
+    assert peers["PGVectorStore (hybrid)"]["hits_for_first_query"]["hybrid"] == 10
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps(results))
+    markdown = report([saved])
+    hybrid = peers["PGVectorStore (hybrid)"]["latency_ms"]["hybrid"]
+    assert f"| PGVectorStore (hybrid) hybrid (rows copied in) | {hybrid['p50_ms']} /" in markdown
+    assert "| load, " not in markdown  # no load figures for copied rows
 
 
 def test_quality_references_agree_with_hfsearch(search_db_url: str, minilm: str) -> None:

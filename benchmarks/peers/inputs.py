@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ class PeerInputs:
     query_texts: list[str]
     query_vectors: np.ndarray
     maintenance_work_mem: str
+    # "add": the store's own add, timed (its load figure); "copy": the rows written by COPY
+    # into the store's table, for sizes its add would take hours on (query figures only)
+    rows: str
 
 
 def read_inputs(description: str) -> PeerInputs:
@@ -28,6 +32,7 @@ def read_inputs(description: str) -> PeerInputs:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--queries", type=Path, required=True, help="JSON: texts, vectors")
     parser.add_argument("--maintenance-work-mem", default="1GB")
+    parser.add_argument("--rows", choices=("add", "copy"), default="add")
     args = parser.parse_args()
     table = pq.read_table(args.corpus, columns=["title", "chunk", "embedding"])
     dimensions = len(table.column("embedding")[0])
@@ -41,7 +46,64 @@ def read_inputs(description: str) -> PeerInputs:
         query_texts=queries["texts"],
         query_vectors=np.asarray(queries["vectors"], dtype=np.float32),
         maintenance_work_mem=args.maintenance_work_mem,
+        rows=args.rows,
     )
+
+
+def copy_rows(
+    url: str,
+    statement: str,
+    types: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    before: Sequence[str] = (),
+    after: Sequence[str] = (),
+) -> None:
+    """Write rows into a store's table by COPY ... FROM STDIN (FORMAT BINARY), between the
+    statements `before` and `after`, in one transaction.
+
+    psycopg 3 and pgvector-python are in both peers' environments; numpy vectors are sent
+    as pgvector's binary `vector`.
+    """
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    with psycopg.connect(url) as conn:
+        register_vector(conn)
+        for query in before:
+            conn.execute(query)
+        with conn.cursor() as cur, cur.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+        for query in after:
+            conn.execute(query)
+
+
+def rows_in(url: str, table: str) -> int:
+    """How many rows a store's table holds: every one of the corpus's, or its load went wrong."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def load_figures(
+    inputs: PeerInputs, seconds: float, rows_seconds: float | None = None
+) -> dict[str, object]:
+    """A store's load: its time from nothing to searchable and its rows/s; with its rows
+    copied in, only how long that took (not the store's own speed)."""
+    if inputs.rows == "copy":
+        return {"rows": "copied", "fill_seconds": round(seconds, 2)}
+    figures: dict[str, object] = {"rows": "added", "load_seconds": round(seconds, 2)}
+    if rows_seconds is not None:
+        figures["rows_seconds"] = round(rows_seconds, 2)
+    figures["rows_per_second"] = round(len(inputs.texts) / seconds)
+    return figures
 
 
 def sqlalchemy_url(url: str, driver: str) -> str:

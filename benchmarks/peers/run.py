@@ -28,7 +28,7 @@ def python_of(peer: str) -> Path:
 
 
 def run_peer(
-    peer: str, url: str, corpus: Path, queries: Path, maintenance_work_mem: str
+    peer: str, url: str, corpus: Path, queries: Path, maintenance_work_mem: str, rows: str = "add"
 ) -> dict[str, object]:
     completed = subprocess.run(
         [
@@ -43,6 +43,8 @@ def run_peer(
             queries,
             "--maintenance-work-mem",
             maintenance_work_mem,
+            "--rows",
+            rows,
         ],
         cwd=REPO,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},

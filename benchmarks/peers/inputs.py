@@ -4,26 +4,45 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
+BATCH = 10_000  # rows a peer adds per call, and reads from the corpus at a time
+
+
+@dataclass(frozen=True)
+class Batch:
+    titles: list[str]
+    texts: list[str]
+    vectors: np.ndarray  # (rows, dimensions) float32
+
 
 @dataclass(frozen=True)
 class PeerInputs:
     url: str  # a libpq URL of the database the peer may fill
-    titles: list[str]
-    texts: list[str]
-    vectors: np.ndarray  # (chunks, 768) float32
+    corpus: Path  # read a batch at a time: a million rows' texts and vectors take 10 GB or more
+    chunks: int
+    dimensions: int
     query_texts: list[str]
     query_vectors: np.ndarray
     maintenance_work_mem: str
     # "add": the store's own add, timed (its load figure); "copy": the rows written by COPY
     # into the store's table, for sizes its add would take hours on (query figures only)
     rows: str
+
+    def batches(self) -> Iterator[Batch]:
+        columns = ["title", "chunk", "embedding"]
+        for batch in pq.ParquetFile(self.corpus).iter_batches(batch_size=BATCH, columns=columns):
+            vectors = np.asarray(batch.column("embedding").flatten(), dtype=np.float32)
+            yield Batch(
+                titles=batch.column("title").to_pylist(),
+                texts=batch.column("chunk").to_pylist(),
+                vectors=vectors.reshape(-1, self.dimensions),
+            )
 
 
 def read_inputs(description: str) -> PeerInputs:
@@ -34,15 +53,14 @@ def read_inputs(description: str) -> PeerInputs:
     parser.add_argument("--maintenance-work-mem", default="1GB")
     parser.add_argument("--rows", choices=("add", "copy"), default="add")
     args = parser.parse_args()
-    table = pq.read_table(args.corpus, columns=["title", "chunk", "embedding"])
-    dimensions = len(table.column("embedding")[0])
-    vectors = np.asarray(table.column("embedding").combine_chunks().values, dtype=np.float32)
+    corpus = pq.ParquetFile(args.corpus)
+    first = next(corpus.iter_batches(batch_size=1, columns=["embedding"]))
     queries = json.loads(args.queries.read_text())
     return PeerInputs(
         url=args.url,
-        titles=table.column("title").to_pylist(),
-        texts=table.column("chunk").to_pylist(),
-        vectors=vectors.reshape(-1, dimensions),
+        corpus=args.corpus,
+        chunks=corpus.metadata.num_rows,
+        dimensions=len(first.column("embedding")[0]),
         query_texts=queries["texts"],
         query_vectors=np.asarray(queries["vectors"], dtype=np.float32),
         maintenance_work_mem=args.maintenance_work_mem,
@@ -102,7 +120,7 @@ def load_figures(
     figures: dict[str, object] = {"rows": "added", "load_seconds": round(seconds, 2)}
     if rows_seconds is not None:
         figures["rows_seconds"] = round(rows_seconds, 2)
-    figures["rows_per_second"] = round(len(inputs.texts) / seconds)
+    figures["rows_per_second"] = round(inputs.chunks / seconds)
     return figures
 
 

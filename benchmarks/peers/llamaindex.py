@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from itertools import islice
 
 import psycopg
 from llama_index.core.schema import TextNode
@@ -24,6 +25,7 @@ from psycopg import sql
 from psycopg.types.json import Json
 
 from benchmarks.peers.inputs import (
+    Batch,
     PeerInputs,
     copy_rows,
     load_figures,
@@ -33,32 +35,26 @@ from benchmarks.peers.inputs import (
 )
 from benchmarks.timing import latency
 
-BATCH = 10_000
 K = 10
 DEPTH = 100
 TABLE = "data_bench"  # the store's table_name "bench", with its prefix
 
 
-def nodes(inputs: PeerInputs, start: int, stop: int, with_vectors: bool) -> list[TextNode]:
+def nodes(batch: Batch, with_vectors: bool) -> list[TextNode]:
     return [
         TextNode(
             text=text,
             embedding=vector.tolist() if with_vectors else None,
             metadata={"title": title},
         )
-        for text, vector, title in zip(
-            inputs.texts[start:stop],
-            inputs.vectors[start:stop],
-            inputs.titles[start:stop],
-            strict=True,
-        )
+        for text, vector, title in zip(batch.texts, batch.vectors, batch.titles, strict=True)
     ]
 
 
 def copy_into_table(inputs: PeerInputs, store: PGVectorStore) -> None:
     """The rows `add` inserts (`_node_to_table_row`: node id, vector, text, metadata as JSON),
     by COPY. The first row goes through `add`, which makes the table and its indexes."""
-    store.add(nodes(inputs, 0, 1, with_vectors=True))
+    store.add(nodes(next(inputs.batches()), with_vectors=True)[:1])
     with psycopg.connect(inputs.url, autocommit=True) as conn:
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes"
@@ -69,12 +65,16 @@ def copy_into_table(inputs: PeerInputs, store: PGVectorStore) -> None:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
 
     def rows() -> Iterator[tuple[object, ...]]:
-        for start in range(1, len(inputs.texts), BATCH):
-            for i, node in enumerate(nodes(inputs, start, start + BATCH, with_vectors=False)):
-                metadata = node_to_metadata_dict(
-                    node, remove_text=True, flat_metadata=store.flat_metadata
-                )
-                yield (node.node_id, inputs.vectors[start + i], node.text, Json(metadata))
+        pairs = (
+            (vector, node)
+            for batch in inputs.batches()
+            for vector, node in zip(batch.vectors, nodes(batch, with_vectors=False), strict=True)
+        )
+        for vector, node in islice(pairs, 1, None):  # after the row `add` wrote
+            metadata = node_to_metadata_dict(
+                node, remove_text=True, flat_metadata=store.flat_metadata
+            )
+            yield (node.node_id, vector, node.text, Json(metadata))
 
     copy_rows(
         inputs.url,
@@ -97,7 +97,7 @@ def main() -> None:
         connection_string=sqlalchemy_url(inputs.url, "psycopg2"),
         async_connection_string=sqlalchemy_url(inputs.url, "asyncpg"),
         table_name="bench",
-        embed_dim=inputs.vectors.shape[1],
+        embed_dim=inputs.dimensions,
         hybrid_search=True,
         text_search_config="english",
         hnsw_kwargs={
@@ -111,8 +111,8 @@ def main() -> None:
     if inputs.rows == "copy":
         copy_into_table(inputs, store)
     else:
-        for start in range(0, len(inputs.texts), BATCH):
-            store.add(nodes(inputs, start, start + BATCH, with_vectors=True))
+        for batch in inputs.batches():
+            store.add(nodes(batch, with_vectors=True))
     seconds = time.perf_counter() - started
 
     def query(i: int, mode: VectorStoreQueryMode) -> int:

@@ -174,6 +174,12 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
         assert peer["hits_for_first_query"]["vector"] == 10, name
         assert all(m["p50_ms"] > 0 for m in peer["latency_ms"].values()), name
     assert peers["PGVectorStore (hybrid)"]["hits_for_first_query"]["hybrid"] == 10
+    # llama-index matches any word of a query, langchain every word: never more chunks
+    any_word = peers["PGVectorStore.add (hybrid, HNSW)"]["text_matches"]
+    every_word = peers["PGVectorStore (hybrid)"]["text_matches"]
+    assert any_word["median"] > 0
+    assert any_word["median"] >= every_word["median"]
+    assert any_word["share_with_none"] <= every_word["share_with_none"]
 
 
 def test_the_peers_query_a_reused_database_with_their_rows_copied_in(tmp_path: Path) -> None:

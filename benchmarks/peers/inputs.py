@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,24 @@ def rows_in(url: str, table: str) -> int:
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def text_matches(url: str, statement: str, queries: Sequence[str]) -> dict[str, float]:
+    """How many chunks a store's full-text side matches for each query, counted up to 100
+    (the candidates hybrid search takes from it): its tsquery decides how much of its hybrid
+    search is full-text at all. `statement` counts one query's matches, its text as %s."""
+    import psycopg
+
+    counts = []
+    with psycopg.connect(url) as conn:
+        for query in queries:
+            row = conn.execute(statement, [query]).fetchone()
+            assert row is not None
+            counts.append(int(row[0]))
+    return {
+        "median": statistics.median(counts),
+        "share_with_none": round(sum(count == 0 for count in counts) / len(counts), 3),
+    }
 
 
 def load_figures(

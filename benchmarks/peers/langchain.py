@@ -34,6 +34,7 @@ from benchmarks.peers.inputs import (
     read_inputs,
     rows_in,
     sqlalchemy_url,
+    text_matches,
 )
 from benchmarks.timing import latency
 
@@ -159,6 +160,13 @@ def hybrid_store(inputs: PeerInputs, embeddings: Embeddings) -> dict[str, object
             "hybrid": latency(hybrid, count).__dict__,
         },
         "hits_for_first_query": {"vector": len(vector(0)), "hybrid": len(hybrid(0))},
+        # its full-text side: `plainto_tsquery`, every word of the query in the chunk
+        "text_matches": text_matches(
+            inputs.url,
+            "SELECT count(*) FROM (SELECT 1 FROM bench_v2 WHERE content_tsv @@"
+            f" plainto_tsquery('{hybrid_config().tsv_lang}', %s) LIMIT {DEPTH}) AS matches",
+            inputs.query_texts,
+        ),
     }
 
 

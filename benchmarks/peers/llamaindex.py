@@ -12,6 +12,7 @@ live HNSW index one by one would take hours), and the load is not timed.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from itertools import islice
@@ -32,6 +33,7 @@ from benchmarks.peers.inputs import (
     read_inputs,
     rows_in,
     sqlalchemy_url,
+    text_matches,
 )
 from benchmarks.timing import latency
 
@@ -49,6 +51,12 @@ def nodes(batch: Batch, with_vectors: bool) -> list[TextNode]:
         )
         for text, vector, title in zip(batch.texts, batch.vectors, batch.titles, strict=True)
     ]
+
+
+def sparse_query_text(query: str) -> str:
+    """The tsquery text `PGVectorStore._build_sparse_query` makes of a query: punctuation
+    dropped, words joined by "|" (OR)."""
+    return re.sub(r"(?!\b\.\b)\W+", " ", query).strip().replace(" ", "|")
 
 
 def copy_into_table(inputs: PeerInputs, store: PGVectorStore) -> None:
@@ -137,6 +145,13 @@ def main() -> None:
             for name, mode in modes.items()
         },
         "hits_for_first_query": {name: query(0, mode) for name, mode in modes.items()},
+        # its full-text side: any word of the query (`_build_sparse_query` joins them by "|")
+        "text_matches": text_matches(
+            inputs.url,
+            f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE text_search_tsv @@"
+            f" to_tsquery('english', %s) LIMIT {DEPTH}) AS matches",
+            [sparse_query_text(text) for text in inputs.query_texts],
+        ),
     }
     print(json.dumps({"PGVectorStore.add (hybrid, HNSW)": result}))
 

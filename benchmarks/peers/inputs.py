@@ -1,4 +1,5 @@
-"""What a peer script reads: the corpus file the harness generated, and the queries."""
+"""What a peer script reads (the corpus file the harness generated, and the queries) and
+the helpers both use (psycopg 3 and pgvector-python are in both peers' environments)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pyarrow.parquet as pq
+from pgvector.psycopg import register_vector
+from psycopg import sql
 
 BATCH = 10_000  # rows a peer adds per call, and reads from the corpus at a time
 
@@ -80,12 +84,8 @@ def copy_rows(
     """Write rows into a store's table by COPY ... FROM STDIN (FORMAT BINARY), between the
     statements `before` and `after`, in one transaction.
 
-    psycopg 3 and pgvector-python are in both peers' environments; numpy vectors are sent
-    as pgvector's binary `vector`.
+    Numpy vectors are sent as pgvector's binary `vector`.
     """
-    import psycopg
-    from pgvector.psycopg import register_vector
-
     with psycopg.connect(url) as conn:
         register_vector(conn)
         for query in before:
@@ -100,9 +100,6 @@ def copy_rows(
 
 def rows_in(url: str, table: str) -> int:
     """How many rows a store's table holds: every one of the corpus's, or its load went wrong."""
-    import psycopg
-    from psycopg import sql
-
     with psycopg.connect(url) as conn:
         row = conn.execute(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
@@ -115,8 +112,6 @@ def text_matches(url: str, statement: str, queries: Sequence[str]) -> dict[str, 
     """How many chunks a store's full-text side matches for each query, counted up to 100
     (the candidates hybrid search takes from it): its tsquery decides how much of its hybrid
     search is full-text at all. `statement` counts one query's matches, its text as %s."""
-    import psycopg
-
     counts = []
     with psycopg.connect(url) as conn:
         for query in queries:

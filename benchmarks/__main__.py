@@ -59,6 +59,7 @@ HFSEARCH_SECTIONS = {"load", "query", "recall", "filters", "concurrency", "peers
 EF_VALUES = [10, 20, 40, 100, 200, 400, 1000]
 FILTER_SHARES = [0.5, 0.05, 0.001]
 CLIENTS = [1, 2, 4, 8]
+PEER_EF_SEARCH = 100  # the peers' queries' hnsw.ef_search (benchmarks/peers)
 # Recall, filters and graph builds use the first 100 query vectors: exact search is the slow part.
 RECALL_QUERIES = 100
 
@@ -232,6 +233,10 @@ def measure(
     if "concurrency" in sections:
         results["throughput_hybrid"] = queries.throughput(
             url, texts, vectors, CLIENTS, seconds=10 if size >= 100_000 else 3
+        )
+    if "peers" in sections:  # hfsearch beside them at the ef_search they search at
+        results["latency_ms_at_peers_ef_search"] = queries.latencies_at_ef_search(
+            conn, texts, vectors, PEER_EF_SEARCH
         )
 
 

@@ -43,6 +43,25 @@ def latencies(
     return results | {name: asdict(latency(run, len(texts))) for name, run in modes}
 
 
+def latencies_at_ef_search(
+    conn: Connection, texts: list[str], vectors: np.ndarray, ef_search: int
+) -> dict[str, dict[str, float]]:
+    """hfsearch's vector and hybrid search at another ef_search: the peers search their
+    graphs at 100, where hfsearch's default is 400 (the recall section says what each finds)."""
+
+    def vector(i: int) -> object:
+        return search(
+            conn, SearchRequest("", mode="vector", ef_search=ef_search), vectors[i], MODEL
+        )
+
+    def hybrid(i: int) -> object:
+        request = SearchRequest(texts[i], mode="hybrid", ef_search=ef_search)
+        return search(conn, request, vectors[i], MODEL)
+
+    modes = [("vector", vector), ("hybrid", hybrid)]
+    return {name: asdict(latency(run, len(texts))) for name, run in modes}
+
+
 @contextmanager
 def index_scans_only(conn: Connection, ef_search: int = DEFAULT_EF_SEARCH) -> Iterator[None]:
     """The bare queries through their HNSW index, at hfsearch's default ef_search.

@@ -286,9 +286,15 @@ def _peers(runs: list[Run]) -> str:
             parts.append(table([f"load, {size(run)} rows", "rows/s", "vs hfsearch"], rows))
         latency = run.get("latency_ms", {})
         rows = []
+        at_peers_ef_search = run.get("latency_ms_at_peers_ef_search", {})
         for mode in ("vector", "hybrid"):
             if mode in latency:
                 rows.append([f"hfsearch {mode}", _percentiles(latency[mode]), "1.0"])
+            if mode in at_peers_ef_search and mode in latency:
+                figures = at_peers_ef_search[mode]
+                ratio = f"{figures['p50_ms'] / latency[mode]['p50_ms']:.2f}"
+                name = f"hfsearch {mode} at the peers' ef_search (100)"
+                rows.append([name, _percentiles(figures), ratio])
             for name, peer in run["peers"].items():
                 if mode in peer["latency_ms"]:
                     figures = peer["latency_ms"][mode]

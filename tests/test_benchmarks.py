@@ -174,6 +174,7 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
         assert peer["hits_for_first_query"]["vector"] == 10, name
         assert all(m["p50_ms"] > 0 for m in peer["latency_ms"].values()), name
     assert peers["PGVectorStore (hybrid)"]["hits_for_first_query"]["hybrid"] == 10
+    assert set(results["latency_ms_at_peers_ef_search"]) == {"vector", "hybrid"}
     # llama-index matches any word of a query, langchain every word: never more chunks
     any_word = peers["PGVectorStore.add (hybrid, HNSW)"]["text_matches"]
     every_word = peers["PGVectorStore (hybrid)"]["text_matches"]
@@ -204,6 +205,8 @@ def test_the_peers_query_a_reused_database_with_their_rows_copied_in(tmp_path: P
     hybrid = peers["PGVectorStore (hybrid)"]["latency_ms"]["hybrid"]
     assert f"| PGVectorStore (hybrid) hybrid (rows copied in) | {hybrid['p50_ms']} /" in markdown
     assert "| load, " not in markdown  # no load figures for copied rows
+    beside = results["latency_ms_at_peers_ef_search"]["hybrid"]
+    assert f"| hfsearch hybrid at the peers' ef_search (100) | {beside['p50_ms']} /" in markdown
 
 
 def test_quality_references_agree_with_hfsearch(search_db_url: str, minilm: str) -> None:

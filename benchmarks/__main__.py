@@ -40,7 +40,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import corpus as synthetic
-from benchmarks import hnsw, loads, queries
+from benchmarks import hnsw, loads, peers, queries
 from benchmarks.corpus import parse_size, query_texts, query_vectors
 from benchmarks.peers.run import PEERS, run_peer
 from hfsearch import migrations
@@ -59,7 +59,6 @@ HFSEARCH_SECTIONS = {"load", "query", "recall", "filters", "concurrency", "peers
 EF_VALUES = [10, 20, 40, 100, 200, 400, 1000]
 FILTER_SHARES = [0.5, 0.05, 0.001]
 CLIENTS = [1, 2, 4, 8]
-PEER_EF_SEARCH = 100  # the peers' queries' hnsw.ef_search (benchmarks/peers)
 # Recall, filters and graph builds use the first 100 query vectors: exact search is the slow part.
 RECALL_QUERIES = 100
 
@@ -236,7 +235,7 @@ def measure(
         )
     if "peers" in sections:  # hfsearch beside them at the ef_search they search at
         results["latency_ms_at_peers_ef_search"] = queries.latencies_at_ef_search(
-            conn, texts, vectors, PEER_EF_SEARCH
+            conn, texts, vectors, peers.EF_SEARCH
         )
 
 

@@ -27,6 +27,7 @@ from langchain_postgres.v2.hybrid_search_config import HybridSearchConfig
 from langchain_postgres.v2.indexes import HNSWIndex, HNSWQueryOptions
 from psycopg.types.json import Json
 
+from benchmarks.peers import EF_SEARCH
 from benchmarks.peers.inputs import (
     PeerInputs,
     copy_rows,
@@ -39,7 +40,6 @@ from benchmarks.peers.inputs import (
 from benchmarks.timing import latency
 
 K = 10
-EF_SEARCH = 100
 DEPTH = 100  # candidates from each side before fusion, as hfsearch takes
 
 

@@ -25,6 +25,7 @@ from llama_index.vector_stores.postgres import PGVectorStore
 from psycopg import sql
 from psycopg.types.json import Json
 
+from benchmarks.peers import EF_SEARCH
 from benchmarks.peers.inputs import (
     Batch,
     PeerInputs,
@@ -111,7 +112,7 @@ def main() -> None:
         hnsw_kwargs={
             "hnsw_m": 16,
             "hnsw_ef_construction": 64,
-            "hnsw_ef_search": 100,
+            "hnsw_ef_search": EF_SEARCH,
             "hnsw_dist_method": "vector_cosine_ops",
         },
     )

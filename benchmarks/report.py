@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.peers import EF_SEARCH
+
 Run = dict[str, Any]
 MODES = {
     "bare_hnsw": "bare HNSW top-10",
@@ -293,7 +295,7 @@ def _peers(runs: list[Run]) -> str:
             if mode in at_peers_ef_search and mode in latency:
                 figures = at_peers_ef_search[mode]
                 ratio = f"{figures['p50_ms'] / latency[mode]['p50_ms']:.2f}"
-                name = f"hfsearch {mode} at the peers' ef_search (100)"
+                name = f"hfsearch {mode} at the peers' ef_search ({EF_SEARCH})"
                 rows.append([name, _percentiles(figures), ratio])
             for name, peer in run["peers"].items():
                 if mode in peer["latency_ms"]:

@@ -7,13 +7,14 @@
 
 `run` generates a synthetic corpus (benchmarks/corpus.py), starts an embedded server in a
 temporary folder (or --workdir, kept; --reuse measures its database again without loading, for
-the query, recall, filters and concurrency sections) and measures, section by section:
+every section but load and graph) and measures, section by section:
   load         `hfsearch load` against the bare path doing the same work (benchmarks/loads.py)
   query        p50/p95/p99 of lexical, vector and hybrid search and of a bare HNSW top-10
   recall       HNSW recall@10 against exact search across ef_search values
   filters      recall@10 and short results under filters passing 50%, 5% and 0.1% of chunks
   concurrency  hybrid queries per second with 1, 2, 4 and 8 clients through a pool
-  hnsw         HNSW build time by maintenance_work_mem and parallel workers; vector vs halfvec
+  hnsw         HNSW build time by maintenance_work_mem and parallel workers (--hnsw-builds);
+               vector vs halfvec
   graph        HNSW recall@10 and build time by m, ef_construction and parallel workers
   peers        langchain-postgres and llama-index, each in its own virtual environment
                (--peer-rows copy: their tables filled by COPY, for their query figures at
@@ -56,6 +57,8 @@ from hfsearch.database import (
 SECTIONS = ("load", "query", "recall", "filters", "concurrency", "hnsw", "graph", "peers")
 # Sections that need `hfsearch load`; the others measure the bare table only.
 HFSEARCH_SECTIONS = {"load", "query", "recall", "filters", "concurrency", "peers"}
+# Sections that time a load, which --reuse does not run.
+LOAD_SECTIONS = {"load", "graph"}
 EF_VALUES = [10, 20, 40, 100, 200, 400, 1000]
 FILTER_SHARES = [0.5, 0.05, 0.001]
 CLIENTS = [1, 2, 4, 8]
@@ -113,6 +116,7 @@ def run(
     shared_buffers: str | None = None,
     reuse: bool = False,
     peer_rows: str = "add",
+    hnsw_builds: list[hnsw.BuildSetting] = hnsw.BUILD_SETTINGS,
 ) -> dict[str, object]:
     results: dict[str, object] = {
         "chunks": size,
@@ -133,6 +137,10 @@ def run(
                 results["versions"] = versions(conn)
                 results["shared_buffers"] = running_shared_buffers(url)
                 measure(results, conn, url, sections, texts, vectors, size)
+                if "hnsw" in sections:
+                    results["hnsw"] = hnsw.hnsw_builds(
+                        conn, vectors[:RECALL_QUERIES], hnsw_builds, EF_VALUES
+                    )
             if "peers" in sections:
                 corpus = workdir / f"synthetic-{size}.parquet"
                 if not corpus.exists():  # seeded: the rows the database was loaded with
@@ -191,9 +199,7 @@ def run(
                     loaded_seconds=bare.phase_seconds["hnsw"],
                 )
             if "hnsw" in sections:
-                results["hnsw"] = hnsw.hnsw_builds(
-                    conn, recall_vectors, hnsw.BUILD_SETTINGS, EF_VALUES
-                )
+                results["hnsw"] = hnsw.hnsw_builds(conn, recall_vectors, hnsw_builds, EF_VALUES)
         if "peers" in sections:
             results["peers"] = run_peers(
                 url, corpus, workdir, texts, vectors, maintenance_work_mem, peer_rows
@@ -302,12 +308,19 @@ def main() -> None:
         help="add: the peers load by their own API, timed; copy: their tables are filled by"
         " COPY (query figures only, for sizes their loads would take hours on)",
     )
+    run_parser.add_argument(
+        "--hnsw-builds",
+        default=",".join(f"{memory}:{workers}" for memory, workers in hnsw.BUILD_SETTINGS),
+        help="the hnsw section's builds, maintenance_work_mem:parallel workers each, comma"
+        " separated; halfvec is built under the last (default: %(default)s)",
+    )
     run_parser.add_argument("--out", type=Path)
     run_parser.add_argument("--workdir", type=Path, help="default: a temporary folder")
     run_parser.add_argument(
         "--reuse",
         action="store_true",
-        help="measure the query sections again on the database a run left in --workdir",
+        help="measure again, without loading, the database a run left in --workdir (every"
+        " section but load and graph)",
     )
     quality_parser = sub.add_parser("quality", help="hfsearch vs bm25s and numpy on the sample")
     quality_parser.add_argument("--out", type=Path)
@@ -325,6 +338,12 @@ def main() -> None:
             parser.error(f"unknown sections: {', '.join(unknown)}")
         if args.reuse and not args.workdir:
             parser.error("--reuse needs the --workdir of an earlier run")
+        if args.reuse and LOAD_SECTIONS & set(sections):
+            parser.error(f"--reuse does not load: leave out {', '.join(sorted(LOAD_SECTIONS))}")
+        try:
+            hnsw_builds = hnsw.parse_build_settings(args.hnsw_builds)
+        except ValueError as error:
+            parser.error(f"--hnsw-builds: {error}")
         if args.workdir:
             args.workdir.mkdir(parents=True, exist_ok=True)
             results = run(
@@ -336,6 +355,7 @@ def main() -> None:
                 args.shared_buffers,
                 args.reuse,
                 args.peer_rows,
+                hnsw_builds,
             )
         else:
             with tempfile.TemporaryDirectory(prefix="hfsearch-bench-") as workdir:
@@ -347,6 +367,7 @@ def main() -> None:
                     args.maintenance_work_mem,
                     args.shared_buffers,
                     peer_rows=args.peer_rows,
+                    hnsw_builds=hnsw_builds,
                 )
     elif args.command == "quality":
         from benchmarks.quality import compare

@@ -14,8 +14,9 @@ from benchmarks.loads import BARE_HNSW, HNSW_GRAPH, bare_hnsw_index
 from benchmarks.queries import index_scans_only
 from hfsearch.database import Connection
 
-# (maintenance_work_mem, max_parallel_maintenance_workers): PostgreSQL's defaults first.
-BUILD_SETTINGS = [("64MB", 0), ("1GB", 0), ("1GB", 1)]
+BuildSetting = tuple[str, int]  # (maintenance_work_mem, max_parallel_maintenance_workers)
+# PostgreSQL's defaults first; `run --hnsw-builds` sets others (at 1M, 64MB would take hours).
+BUILD_SETTINGS: list[BuildSetting] = [("64MB", 0), ("1GB", 0), ("1GB", 1)]
 VECTOR_INDEX = BARE_HNSW
 HALFVEC_INDEX = (
     "CREATE INDEX bare_hnsw_halfvec ON bare"
@@ -40,6 +41,19 @@ class Graph:
 # Built after the load's own index (hfsearch's graph, the server's workers): pgvector's
 # defaults, built by three processes and by one, then wider candidate lists alone.
 GRAPHS = [Graph(16, 64, 2), Graph(16, 64, 0), Graph(16, 128, 2)]
+
+
+def parse_build_settings(text: str) -> list[BuildSetting]:
+    """ "64MB:0,1GB:1" -> [("64MB", 0), ("1GB", 1)]: maintenance_work_mem and parallel workers."""
+    settings = []
+    for item in text.split(","):
+        memory, _, workers = item.strip().partition(":")
+        if not memory or not workers.isdigit():
+            raise ValueError(
+                f"{item.strip()!r}: expected maintenance_work_mem:workers, such as 1GB:1"
+            )
+        settings.append((memory, int(workers)))
+    return settings
 
 
 def build(conn: Connection, definition: str, memory: str, workers: int) -> float:
@@ -75,9 +89,13 @@ def recall(
 
 
 def hnsw_builds(
-    conn: Connection, vectors: np.ndarray, settings: list[tuple[str, int]], ef_values: list[int]
+    conn: Connection, vectors: np.ndarray, settings: list[BuildSetting], ef_values: list[int]
 ) -> dict[str, object]:
-    """Rebuild the bare table's HNSW index under each setting; then add a halfvec one."""
+    """Rebuild the bare table's HNSW index under each setting; then add a halfvec one, built
+    under the last setting.
+
+    Each build is printed as it is measured: at 1M chunks one takes many minutes.
+    """
     conn.autocommit = True
     builds = []
     for memory, workers in settings:
@@ -86,8 +104,10 @@ def hnsw_builds(
         builds.append(
             {"maintenance_work_mem": memory, "parallel_workers": workers, "seconds": seconds}
         )
+        print(f"hnsw: {builds[-1]}", file=sys.stderr, flush=True)
     memory, workers = settings[-1]
     halfvec_seconds = build(conn, HALFVEC_INDEX, memory, workers)
+    print(f"hnsw: halfvec {halfvec_seconds} s", file=sys.stderr, flush=True)
     exact = exact_top_10(conn, vectors)
     result = {
         "builds": builds,

@@ -14,7 +14,7 @@ from helpers import EXTENDED_CORPUS
 
 from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
 from benchmarks.corpus import batches, generate, query_vectors, shape, write
-from benchmarks.hnsw import BUILD_SETTINGS, GRAPHS, Graph, graph_builds
+from benchmarks.hnsw import BUILD_SETTINGS, GRAPHS, Graph, graph_builds, parse_build_settings
 from benchmarks.loads import BARE_HNSW, BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
 from benchmarks.report import report
@@ -133,10 +133,23 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     assert f"| {rarest['p50_ms']} / {rarest['p95_ms']} |" in markdown
     assert "\n| 16 | 128 | 2 | " in markdown
 
-    # The database left in the workdir is measured again, without a load, with other settings.
-    again = run(0, 20, ["query"], tmp_path, "256MB", shared_buffers="192MB", reuse=True)
+    # The database left in the workdir is measured again, without a load, with other settings,
+    # its HNSW index built as --hnsw-builds asks (at 1M, 64MB would take hours).
+    builds = [("128MB", 1), ("256MB", 0)]
+    again = run(
+        0, 20, ["query", "hnsw"], tmp_path, "256MB", "192MB", reuse=True, hnsw_builds=builds
+    )
     assert again["chunks"] == 1000 and again["shared_buffers"] == "192MB"
     assert set(again["latency_ms"]) == set(results["latency_ms"]) and "load" not in again
+    rebuilt = again["hnsw"]["builds"]
+    assert [(b["maintenance_work_mem"], b["parallel_workers"]) for b in rebuilt] == builds
+    assert again["hnsw"]["storage"]["halfvec"]["recall_at_10_by_ef_search"][200] >= 0.9
+
+
+def test_hnsw_build_settings_are_read_as_memory_and_workers() -> None:
+    assert parse_build_settings("8GB:0, 8GB:2") == [("8GB", 0), ("8GB", 2)]
+    with pytest.raises(ValueError, match="'8GB': expected maintenance_work_mem:workers"):
+        parse_build_settings("1GB:1,8GB")
 
 
 def test_the_bare_table_sections_run_without_an_hfsearch_load(tmp_path: Path) -> None:

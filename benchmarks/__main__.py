@@ -222,6 +222,7 @@ def measure(
     size: int,
 ) -> None:
     """The query sections, on a loaded database: latency, recall, filters, concurrency."""
+    results["default_ef_search"] = queries.default_ef_search(conn)
     if "query" in sections:
         latency = queries.latencies(conn, texts, vectors)
         results["latency_ms"] = latency

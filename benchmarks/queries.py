@@ -17,31 +17,41 @@ from psycopg_pool import ConnectionPool
 from benchmarks.loads import MODEL
 from benchmarks.timing import latency, percentiles
 from hfsearch.database import Connection
-from hfsearch.search import DEFAULT_EF_SEARCH, SearchRequest, search
+from hfsearch.search import SearchRequest, search
 
 BARE_TOP_10 = "SELECT id FROM bare ORDER BY embedding <=> %s LIMIT 10"
+
+
+def default_ef_search(conn: Connection) -> int:
+    """The ef_search hfsearch searches with when a request names none (it follows the corpus's
+    size, revision 0021)."""
+    row = conn.execute("SELECT hfsearch_default_ef_search()").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def latencies(
     conn: Connection, texts: list[str], vectors: np.ndarray
 ) -> dict[str, dict[str, float]]:
+    """hfsearch's searches at their defaults, and the bare top-10 at hfsearch's ef_search."""
+
     def lexical(i: int) -> object:
         return search(conn, SearchRequest(texts[i], mode="lexical"))
 
     def bare_hnsw(i: int) -> object:
         return conn.execute(BARE_TOP_10, (vectors[i],)).fetchall()
 
-    with index_scans_only(conn):
+    with index_scans_only(conn, default_ef_search(conn)):
         results = {"bare_hnsw": asdict(latency(bare_hnsw, len(texts)))}
     results["lexical"] = asdict(latency(lexical, len(texts)))
-    return results | latencies_at_ef_search(conn, texts, vectors, DEFAULT_EF_SEARCH)
+    return results | latencies_at_ef_search(conn, texts, vectors, None)
 
 
 def latencies_at_ef_search(
-    conn: Connection, texts: list[str], vectors: np.ndarray, ef_search: int
+    conn: Connection, texts: list[str], vectors: np.ndarray, ef_search: int | None
 ) -> dict[str, dict[str, float]]:
-    """hfsearch's vector and hybrid search at an ef_search: its default, or the peers' 100
-    beside their figures (the recall section says what each finds)."""
+    """hfsearch's vector and hybrid search at an ef_search: its default (None), or the peers'
+    100 beside their figures (the recall section says what each finds)."""
 
     def vector(i: int) -> object:
         return search(
@@ -57,8 +67,8 @@ def latencies_at_ef_search(
 
 
 @contextmanager
-def index_scans_only(conn: Connection, ef_search: int = DEFAULT_EF_SEARCH) -> Iterator[None]:
-    """The bare queries through their HNSW index, at hfsearch's default ef_search.
+def index_scans_only(conn: Connection, ef_search: int) -> Iterator[None]:
+    """The bare queries through their HNSW index, at an ef_search (hfsearch's, to compare).
 
     Vectors of 768 floats are stored out of line (TOAST), which the planner does not cost:
     on small tables, and at a large ef_search on any, it picks an exact scan and a sort

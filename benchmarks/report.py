@@ -130,10 +130,14 @@ def _latency(runs: list[Run]) -> str:
         ratio = figures["p50_ms"] / run["latency_ms"]["bare_hnsw"]["p50_ms"]
         return f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']} ({ratio:.1f}x)"
 
+    def heading(run: Run) -> str:
+        # the ef_search of vector and hybrid search and of the bare top-10 (since revision 0021
+        # it follows the corpus's size; the runs before it did not record it)
+        ef_search = run.get("default_ef_search")
+        return f"{size(run)} chunks" + (f" (ef_search {ef_search})" if ef_search else "")
+
     rows = [[label, *(cell(run, mode) for run in measured)] for mode, label in MODES.items()]
-    return table(
-        ["p50 / p95 / p99 ms (p50 vs bare HNSW)", *(f"{size(r)} chunks" for r in measured)], rows
-    )
+    return table(["p50 / p95 / p99 ms (p50 vs bare HNSW)", *map(heading, measured)], rows)
 
 
 def _throughput(runs: list[Run]) -> str:

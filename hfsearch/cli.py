@@ -30,7 +30,7 @@ from hfsearch.errors import HfsearchError
 from hfsearch.evaluation import METRICS, evaluate, read_queries
 from hfsearch.loading import ProgressCallback, load_records
 from hfsearch.roles import create_login
-from hfsearch.search import DEFAULT_EF_SEARCH, MODES, Fusion, Mode, SearchHit, SearchPage
+from hfsearch.search import MODES, Fusion, Mode, SearchHit, SearchPage
 from hfsearch.sources import RawRow, Source, open_source
 from hfsearch.stats import collect_stats
 from hfsearch.validation import ChunkRecord, check_rows, validated, write_rejected
@@ -320,8 +320,14 @@ def search(
         int, typer.Option(min=1, max=1000, help="Candidates from each side before fusion.")
     ] = 100,
     ef_search: Annotated[
-        int, typer.Option(min=1, max=1000, help="HNSW search breadth: wider finds more, slower.")
-    ] = DEFAULT_EF_SEARCH,
+        int | None,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="HNSW search breadth: wider finds more, slower. Default: by the corpus's size,"
+            " 100 up to 250,000 chunks, 400 at 1M.",
+        ),
+    ] = None,
     exact: Annotated[
         bool, typer.Option(help="Exact vector search (no index), for recall checks.")
     ] = False,

@@ -24,10 +24,6 @@ from hfsearch.errors import HfsearchError, ModelMismatchError
 Mode = Literal["hybrid", "lexical", "vector"]
 Fusion = Literal["rrf", "weighted"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "vector")
-# The HNSW graph's search breadth unless a request names one; the SQL functions' default
-# too (revision 0012). At 1M synthetic chunks 100 gave recall@10 0.93-0.99 over five builds of
-# the graph, 200 gave 0.96-1.0 over three, 400 gave 0.998 on the 0.968 one (BENCHMARKS.md).
-DEFAULT_EF_SEARCH = 400
 
 
 class SearchError(HfsearchError):
@@ -53,7 +49,9 @@ class SearchRequest:
     until: dt.date | None = None
     posts: Sequence[str] | None = None  # post slugs
     by_post: bool = False  # only the best chunk of each post
-    ef_search: int = DEFAULT_EF_SEARCH
+    # The HNSW graph's search breadth. None: the database's default, which follows the corpus's
+    # size (revision 0021): 100 up to 250,000 chunks, 400 at 1M, 1,000 from 2.5M.
+    ef_search: int | None = None
     exact: bool = False  # exact vector search instead of the HNSW index
     cursor: str | None = None  # from SearchPage.next_cursor
 
@@ -149,7 +147,9 @@ def _check_ranges(request: SearchRequest) -> None:
     problems = [
         "k must be from 1 to 1000" if not 1 <= request.k <= MAX_K else "",
         "depth must be from 1 to 10000" if not 1 <= request.depth <= MAX_DEPTH else "",
-        "ef_search must be from 1 to 1000" if not 1 <= request.ef_search <= 1000 else "",
+        "ef_search must be from 1 to 1000"
+        if request.ef_search is not None and not 1 <= request.ef_search <= 1000
+        else "",
         "rrf_k and the weights must be finite" if not all(map(math.isfinite, numbers)) else "",
         "rrf_k must be positive" if not request.rrf_k > 0 else "",
         "weights must not be negative"

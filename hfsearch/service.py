@@ -28,7 +28,6 @@ from hfsearch import migrations
 from hfsearch.client import AsyncSearchClient
 from hfsearch.errors import DatabaseNotReadyError, HfsearchError
 from hfsearch.search import (
-    DEFAULT_EF_SEARCH,
     ChunkView,
     Fusion,
     Mode,
@@ -79,7 +78,9 @@ class SearchParameters(BaseModel):
     until: dt.date | None = None
     post: list[str] | None = Field(None, description="Post slugs.")
     by_post: bool = Field(False, description="Only the best chunk of each post.")
-    ef_search: int = Field(DEFAULT_EF_SEARCH, ge=1, le=1000)
+    ef_search: int | None = Field(
+        None, ge=1, le=1000, description="HNSW search breadth; default: by the corpus's size."
+    )
     cursor: str | None = Field(None, max_length=100, description="next_cursor of the last page.")
 
     def options(self) -> dict[str, Any]:

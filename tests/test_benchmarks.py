@@ -128,6 +128,8 @@ def test_a_smoke_run_reports_every_figure(tmp_path: Path) -> None:
     assert f"GIN apart {load['bare']['gin_seconds']} |" in markdown
     hybrid = results["latency_ms"]["hybrid"]
     assert f"| hfsearch hybrid (RRF) | {hybrid['p50_ms']} / {hybrid['p95_ms']}" in markdown
+    assert results["default_ef_search"] == 100  # 1,000 chunks: the smallest breadth
+    assert "| 1k chunks (ef_search 100) |" in markdown
     assert markdown.count("\n| 8 clients |") == 1 and "| 0.1% |" in markdown
     rarest = filtered["0.1%"]["vector_latency_ms"]
     assert f"| {rarest['p50_ms']} / {rarest['p95_ms']} |" in markdown
@@ -252,7 +254,7 @@ def test_the_bare_baseline_reads_its_hnsw_index(conn: Connection) -> None:
     conn.execute("ANALYZE bare")
     explain = "EXPLAIN " + BARE_TOP_10
     vector = query_vectors(1, seed=4)[0]
-    with index_scans_only(conn):
+    with index_scans_only(conn, 400):
         plan = " ".join(row[0] for row in conn.execute(explain, (vector,)))
     assert "Index Scan using bare_hnsw" in plan
     assert conn.execute("SHOW enable_seqscan").fetchone() == ("on",)  # left as it was

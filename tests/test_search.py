@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hfsearch import AsyncSearchClient, ModelMismatchError, SearchClient, SearchError
 from hfsearch.database import connect
-from hfsearch.search import Mode
+from hfsearch.search import Mode, SearchRequest, search
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +119,24 @@ def test_exact_and_hnsw_vector_search_agree_on_a_small_corpus(client: SearchClie
     approximate = client.search(query, mode="vector", k=10)
     exact = client.search(query, mode="vector", k=10, exact=True)
     assert keys(approximate) == keys(exact)
+
+
+def test_the_graph_is_searched_as_wide_as_asked_or_as_the_corpus_size_says(
+    search_db_url: str, minilm: str
+) -> None:
+    """A request without ef_search leaves it to the database, which sizes it by the corpus
+    (100 for the sample's 100 chunks; revision 0021's test covers larger corpora)."""
+    a_vector = (
+        "SELECT e.embedding FROM embeddings e JOIN embedding_models m ON m.id = e.model_id"
+        " WHERE m.name = %s LIMIT 1"
+    )
+    with connect(search_db_url) as conn:
+        vector = conn.execute(a_vector, (minilm,)).fetchone()[0]  # type: ignore[index]
+        for asked, used in [(None, "100"), (250, "250")]:
+            with conn.transaction():  # the function sets it for the transaction
+                request = SearchRequest("", mode="vector", ef_search=asked)
+                assert search(conn, request, vector, minilm).hits
+                assert conn.execute("SHOW hnsw.ef_search").fetchone() == (used,)
 
 
 def test_the_vector_side_fetches_more_only_when_windows_need_it(

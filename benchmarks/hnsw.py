@@ -44,7 +44,7 @@ GRAPHS = [Graph(16, 64, 2), Graph(16, 64, 0), Graph(16, 128, 2)]
 
 
 def parse_build_settings(text: str) -> list[BuildSetting]:
-    """ "64MB:0,1GB:1" -> [("64MB", 0), ("1GB", 1)]: maintenance_work_mem and parallel workers."""
+    """Read "64MB:0,1GB:1" as [("64MB", 0), ("1GB", 1)]: maintenance_work_mem and workers."""
     settings = []
     for item in text.split(","):
         memory, _, workers = item.strip().partition(":")

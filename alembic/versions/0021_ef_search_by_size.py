@@ -8,8 +8,9 @@ Create Date: 2026-12-05
 
 Revision 0012 set 400 for recall at 1M synthetic chunks (0.996-0.999 there; 100 gave 0.93-0.99
 over five builds of the graph). Smaller graphs find their whole top 10 with less: recall@10 at
-ef_search 100 was 0.999 at 10k and 1.0 at 100k, where 400 only costs time (at 100k hybrid search
-took 14.23 ms p50 at 400 against 6.36 at 100, vector search 10.98 against 2.61; BENCHMARKS.md).
+ef_search 100 was 0.999 at 10k and 1.0 at 100k, where 400 only costs time. A-B-A-B between 0020
+and 0021 on one database each, p50: hybrid search at 10k 8.41 / 4.74 / 8.22 / 4.61 ms, at 100k
+17.08 / 7.13 / 16.19 / 7.01; vector search at 100k 13.25 / 2.96 / 13.58 / 2.99 (BENCHMARKS.md).
 The size is `corpus_stats.chunks`, which every load keeps; a caller's ef_search is used as before.
 """
 

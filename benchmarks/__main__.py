@@ -222,7 +222,7 @@ def measure(
     size: int,
 ) -> None:
     """The query sections, on a loaded database: latency, recall, filters, concurrency."""
-    results["default_ef_search"] = queries.default_ef_search(conn)
+    default_ef_search = results["default_ef_search"] = queries.default_ef_search(conn)
     if "query" in sections:
         latency = queries.latencies(conn, texts, vectors)
         results["latency_ms"] = latency
@@ -232,7 +232,7 @@ def measure(
     recall_vectors = vectors[:RECALL_QUERIES]
     if "recall" in sections:
         results["recall_at_10_by_ef_search"] = queries.recall_by_ef_search(
-            conn, recall_vectors, EF_VALUES
+            conn, recall_vectors, sorted({*EF_VALUES, default_ef_search})
         )
     if "filters" in sections:
         results["filtered_recall"] = queries.filtered_recall(conn, recall_vectors, FILTER_SHARES)

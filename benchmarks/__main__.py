@@ -224,7 +224,7 @@ def measure(
     """The query sections, on a loaded database: latency, recall, filters, concurrency."""
     default_ef_search = results["default_ef_search"] = queries.default_ef_search(conn)
     if "query" in sections:
-        latency = queries.latencies(conn, texts, vectors)
+        latency = queries.latencies(conn, texts, vectors, default_ef_search)
         results["latency_ms"] = latency
         results["hybrid_p50_vs_bare_hnsw"] = round(
             latency["hybrid"]["p50_ms"] / latency["bare_hnsw"]["p50_ms"], 2

@@ -38,9 +38,10 @@ def default_ef_search(conn: Connection) -> int:
 
 
 def latencies(
-    conn: Connection, texts: list[str], vectors: np.ndarray
+    conn: Connection, texts: list[str], vectors: np.ndarray, ef_search: int
 ) -> dict[str, dict[str, float]]:
-    """hfsearch's searches at their defaults, and the bare top-10 at hfsearch's ef_search."""
+    """hfsearch's searches, and the bare top-10, at hfsearch's default ef_search (named, not
+    left to the database, so that a database before revision 0021 is timed too)."""
 
     def lexical(i: int) -> object:
         return search(conn, SearchRequest(texts[i], mode="lexical"))
@@ -48,8 +49,6 @@ def latencies(
     def bare_hnsw(i: int) -> object:
         return conn.execute(BARE_TOP_10, (vectors[i],)).fetchall()
 
-    # Named, not left to the database, so that a database before revision 0021 is timed too.
-    ef_search = default_ef_search(conn)
     with index_scans_only(conn, ef_search):
         results = {"bare_hnsw": asdict(latency(bare_hnsw, len(texts)))}
     results["lexical"] = asdict(latency(lexical, len(texts)))

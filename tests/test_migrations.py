@@ -418,8 +418,9 @@ def test_revision_0014_plans_search_and_bm25_once_and_the_filters_for_their_valu
 
 def test_revision_0015_decides_between_exact_and_graph_as_before(empty_db_url: str) -> None:
     """Counting the filtered vectors only to one past exact_limit decides as counting them all
-    did: exact search up to exact_limit vectors, the graph from one more."""
-    migrations.upgrade(empty_db_url)
+    did: exact search up to exact_limit vectors, the graph from one more. (Revision 0022
+    counts chunks; its own test gives chunks two vectors.)"""
+    migrations.upgrade(empty_db_url, "0021")
     load_sample(empty_db_url)
     with connect(empty_db_url) as conn:
         post_ids, vectors = conn.execute(
@@ -430,17 +431,17 @@ def test_revision_0015_decides_between_exact_and_graph_as_before(empty_db_url: s
     assert vectors > 2
 
     decisions = {}
-    for revision in ("0014", "head"):
+    for revision in ("0014", "0021"):
         if revision == "0014":
             migrations.downgrade(empty_db_url, "0014")
         else:
-            migrations.upgrade(empty_db_url)
+            migrations.upgrade(empty_db_url, "0021")
         with connect(empty_db_url) as conn:
             decisions[revision] = [
                 walks_the_graph(conn, post_ids=post_ids, exact_limit=limit)
                 for limit in (vectors - 1, vectors, vectors + 1, 1)
             ]
-    assert decisions["head"] == decisions["0014"] == [True, False, False, True]
+    assert decisions["0021"] == decisions["0014"] == [True, False, False, True]
 
 
 VECTORS = """
@@ -702,3 +703,86 @@ def test_revision_0021_sizes_the_default_ef_search_by_the_corpus(empty_db_url: s
     with connect(empty_db_url) as conn:
         assert search_breadths(conn) == [400, 400]
         assert conn.execute("SELECT to_regproc('hfsearch_default_ef_search')").fetchone() == (None,)
+
+
+def exact_search(
+    conn: Connection, post_ids: list[int] | None, *settings: str
+) -> tuple[list[tuple[object, ...]], int, int]:
+    """The exact top 100 (of the filtered posts) under these settings, and how many temporary
+    files and sequential scans of the vectors it took (besides the model's check that it has
+    vectors, which scans the sample's few)."""
+    query_vector = conn.execute(f"SELECT {A_VECTOR}::text").fetchone()[0]  # type: ignore[index]
+    statement = f"SELECT * FROM hfsearch_vector(%s::vector, {A_MODEL}, %s, exact => true)"
+    temp_files = (
+        "SELECT pg_stat_get_db_temp_files(oid) FROM pg_database WHERE datname = current_database()"
+    )
+    scans = "SELECT pg_stat_get_xact_numscans('embeddings'::regclass)"
+    files_before = conn.execute(temp_files).fetchone()[0]  # type: ignore[index]
+    with conn.transaction():
+        for setting in settings:
+            conn.execute(f"SET LOCAL {setting}")
+        scans_before = conn.execute(scans).fetchone()[0]  # type: ignore[index]
+        conn.execute(f"SELECT hfsearch_model({A_MODEL})")
+        model_check = conn.execute(scans).fetchone()[0] - scans_before  # type: ignore[index]
+        rows = conn.execute(statement, (query_vector, post_ids)).fetchall()
+        sequential = conn.execute(scans).fetchone()[0] - scans_before - 2 * model_check  # type: ignore[index]
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    files = conn.execute(temp_files).fetchone()[0] - files_before  # type: ignore[index]
+    return rows, files, sequential
+
+
+# The sample is small enough to group in the order of the primary key: these settings make
+# the planner hash the groups in 64 kB, as it chose to for a filter's 5,000 vectors at 100k.
+HASHED_IN_64KB = (
+    "work_mem = '64kB'",
+    "hash_mem_multiplier = 1",
+    "enable_sort = off",
+    "enable_indexscan = off",
+    "enable_bitmapscan = off",
+)
+
+
+def test_revision_0022_counts_a_filters_chunks_and_ranks_exactly_in_memory(
+    empty_db_url: str,
+) -> None:
+    """The choice between exact search and the graph counts the filter's chunks, where 0021
+    counted their vectors (here two a chunk); exact search ranks as before, grouping distances
+    rather than vectors (no temporary file), and reads a filter's vectors by key."""
+    migrations.upgrade(empty_db_url, "0021")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        post_ids, chunks = conn.execute(
+            "SELECT array_agg(DISTINCT post_id), count(*) FROM chunks"
+            " WHERE post_id IN (SELECT id FROM posts ORDER BY id LIMIT 2)"
+        ).fetchone()  # type: ignore[misc]
+        conn.execute(  # a second window of each of those chunks, as a long chunk would have
+            "INSERT INTO embeddings (model_id, chunk_id, segment, dimensions, embedding)"
+            " SELECT e.model_id, e.chunk_id, 1, e.dimensions, e.embedding FROM embeddings e"
+            " JOIN chunks c ON c.id = e.chunk_id WHERE c.post_id = ANY (%s)",
+            (post_ids,),
+        )
+        assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks)
+        before = {}
+        for filter_ids in (None, post_ids):
+            rows, _, _ = exact_search(conn, filter_ids)
+            hashed_rows, files, _ = exact_search(conn, filter_ids, *HASHED_IN_64KB)
+            assert files > 0 and hashed_rows == rows  # the vectors went to disk
+            before[filter_ids is None] = rows
+            if filter_ids is not None:
+                assert exact_search(conn, filter_ids)[2] == 1  # every vector, to join them
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert not walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks)
+        assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks - 1)
+        for filter_ids in (None, post_ids):
+            rows, _, sequential = exact_search(conn, filter_ids)
+            assert same_ranking(rows, before[filter_ids is None])
+            assert sequential == (1 if filter_ids is None else 0)
+            hashed_rows, files, _ = exact_search(conn, filter_ids, *HASHED_IN_64KB)
+            assert files == 0 and hashed_rows == rows
+
+    migrations.downgrade(empty_db_url, "0021")
+    with connect(empty_db_url) as conn:
+        assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks)

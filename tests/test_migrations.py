@@ -748,7 +748,7 @@ def test_revision_0022_counts_a_filters_chunks_and_ranks_exactly_in_memory(
 ) -> None:
     """The choice between exact search and the graph counts the filter's chunks, where 0021
     counted their vectors (here two a chunk); exact search ranks as before, grouping distances
-    rather than vectors (no temporary file), and reads a filter's vectors by key."""
+    rather than vectors (no temporary file), and reads a filter's vectors chunk by chunk."""
     migrations.upgrade(empty_db_url, "0021")
     load_sample(empty_db_url)
     with connect(empty_db_url) as conn:

@@ -1,22 +1,26 @@
 """A filtered vector search decides between exact search and the graph by counting the filter's
-chunks in the index of chunks by post, and the exact search computes each vector's distance
-before grouping by chunk. At 100k synthetic chunks, filters passing 50% / 5% of the chunks,
-`hfsearch_vector` at depth 100 (BENCHMARKS.md): see the revision's section.
+chunks in the index of chunks by post, and exact search computes the distances before grouping
+by chunk, reading a filter's vectors through the index of vectors by chunk. The harness's
+filters section, A-B-A-B between 0021 and 0022 on one database each (BENCHMARKS.md), p50:
+100k chunks, a filter passing 50%: 36.16 / 16.43 / 37.81 / 15.01 ms, 5%: 38.58 / 15.55 / 32.74 /
+12.82; 10k, 50%: 26.14 / 12.85 / 25.64 / 12.97. Recall@10 1.0 and no short result either way.
 
 Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-05
 
-The count joined each chunk to its vectors, and the planner chose to hash the filter's chunks
-and read every vector id of the model against them: 17.6 ms at 5% and 27.6 ms at 50% before a
-search of 13 or 18. The chunks alone are counted from the index, one past `exact_limit`, which
-now bounds the filter's chunks rather than their vectors (one per chunk but for chunks longer
-than the model's window).
+The count joined each chunk to its vectors, and the planner hashed the filter's chunks and read
+every vector id of the model against them (at 100k: 17.6 ms for a 5% filter, 27.6 ms for 50%,
+before a search of 13 or 18). The chunks alone are counted, from the index, one past
+`exact_limit`, which now bounds the filter's chunks rather than their vectors (one a chunk but
+for chunks longer than the model's window).
 
-The exact search grouped the vectors by chunk with the distance inside the aggregate, so the
-grouping kept each 3 kB vector until it had it: a filter's 5,000 vectors outgrew `work_mem`
-and went to disk (EXPLAIN: HashAggregate, 5 batches, 7,976 kB). Computing the distances first
-leaves the grouping 16 bytes a vector.
+Exact search grouped the vectors by chunk with the distance inside the aggregate, so the
+grouping kept each 3 kB vector: a filter's 5,000 vectors outgrew `work_mem` and went to disk
+(EXPLAIN: HashAggregate, 5 batches, 7,976 kB). And for a filter's 20,000 chunks of 100,000 the
+planner read all the model's vectors to join them (50,000 buffers; 69 ms against 50 by the
+index). Distances computed first leave the grouping 16 bytes a vector; a filter's vectors are
+read chunk by chunk. The rankings are the same.
 """
 
 from collections.abc import Sequence
@@ -63,7 +67,7 @@ EXACT_GROUPED = """
     END IF;
 """
 # Both statements compute the distances in a subquery that OFFSET 0 keeps as written: the
-# aggregate groups 16 bytes a vector, and the filtered one reads each chunk's vectors by key.
+# aggregate groups 16 bytes a vector, and the filtered one reads each chunk's vectors in turn.
 EXACT_DISTANCES_FIRST = """
     -- Every vector of the model (of the filtered posts): the aggregate rules out the index.
     -- The distances come first, or the grouping would keep each 3 kB vector (revision 0022).
@@ -81,8 +85,8 @@ EXACT_DISTANCES_FIRST = """
         USING query_embedding, post_ids, depth;
         RETURN;
     ELSIF exact THEN
-        -- Chunk by chunk through the primary key: joined, the planner read every vector of
-        -- the model against the filter's chunks (at 100k, for 20,000 of them).
+        -- Chunk by chunk through the index of vectors by chunk: joined, the planner read
+        -- every vector of the model against the filter's chunks (at 100k, for 20,000).
         RETURN QUERY EXECUTE format(
             'SELECT d.chunk_id, 1 - min(d.distance)
              FROM chunks c

@@ -725,6 +725,7 @@ def exact_search(
         conn.execute(f"SELECT hfsearch_model({A_MODEL})")
         model_check = conn.execute(scans).fetchone()[0] - scans_before  # type: ignore[index]
         rows = conn.execute(statement, (query_vector, post_ids)).fetchall()
+        # the check ran twice: called above, and by hfsearch_vector itself
         sequential = conn.execute(scans).fetchone()[0] - scans_before - 2 * model_check  # type: ignore[index]
     conn.execute("SELECT pg_stat_force_next_flush()")
     conn.execute("SELECT pg_stat_clear_snapshot()")

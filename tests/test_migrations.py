@@ -787,3 +787,52 @@ def test_revision_0022_counts_a_filters_chunks_and_ranks_exactly_in_memory(
     migrations.downgrade(empty_db_url, "0021")
     with connect(empty_db_url) as conn:
         assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks)
+
+
+def exact_pays(conn: Connection, corpus_chunks: int, filtered_chunks: list[int]) -> list[bool]:
+    """hfsearch_exact_pays for these filters' chunks, as if the corpus had corpus_chunks."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("UPDATE corpus_stats SET chunks = %s", (corpus_chunks,))
+        rows = conn.execute(
+            "SELECT hfsearch_exact_pays(n, 20000) FROM unnest(%s::bigint[]) AS n",
+            (filtered_chunks,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_revision_0023_searches_a_filter_exactly_only_while_cheaper_than_the_graph(
+    empty_db_url: str,
+) -> None:
+    """A filter's chunks are ranked exactly up to exact_limit and while chunks^2 is at most
+    1,000 times the corpus's chunks; 0022 went by exact_limit alone, as 0023 does with no
+    statistics."""
+    migrations.upgrade(empty_db_url, "0022")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        post_ids, chunks = conn.execute(
+            "SELECT array_agg(DISTINCT post_id), count(*) FROM chunks"
+        ).fetchone()  # type: ignore[misc]
+        corpus = conn.execute("SELECT chunks FROM corpus_stats").fetchone()[0]  # type: ignore[index]
+        assert corpus == chunks == 100
+        # 100 chunks of a corpus of 9 stand in for a filter passing a large share of a corpus
+        conn.execute("UPDATE corpus_stats SET chunks = 9")
+        assert not walks_the_graph(conn, post_ids=post_ids)
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert walks_the_graph(conn, post_ids=post_ids)
+        conn.execute("UPDATE corpus_stats SET chunks = 10")  # 100^2 = 1,000 x 10
+        assert not walks_the_graph(conn, post_ids=post_ids)
+        assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks - 1)
+        conn.execute("DELETE FROM corpus_stats")
+        assert not walks_the_graph(conn, post_ids=post_ids)
+        assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks - 1)
+        conn.execute("INSERT INTO corpus_stats (chunks, average_tokens) VALUES (9, 100)")
+        assert exact_pays(conn, 10_000, [3162, 3163]) == [True, False]
+        assert exact_pays(conn, 100_000, [10_000, 10_001]) == [True, False]
+        assert exact_pays(conn, 1_000_000, [20_000, 20_001]) == [True, False]  # exact_limit
+
+    migrations.downgrade(empty_db_url, "0022")
+    with connect(empty_db_url) as conn:
+        assert not walks_the_graph(conn, post_ids=post_ids)
+        assert conn.execute("SELECT to_regproc('hfsearch_exact_pays')").fetchone() == (None,)

@@ -827,7 +827,7 @@ def test_revision_0023_searches_a_filter_exactly_only_while_cheaper_than_the_gra
         conn.execute("DELETE FROM corpus_stats")
         assert not walks_the_graph(conn, post_ids=post_ids)
         assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks - 1)
-        conn.execute("INSERT INTO corpus_stats (chunks, average_tokens) VALUES (9, 100)")
+        conn.execute("INSERT INTO corpus_stats (chunks, average_tokens) VALUES (100, 100)")
         assert exact_pays(conn, 10_000, [3162, 3163]) == [True, False]
         assert exact_pays(conn, 100_000, [10_000, 10_001]) == [True, False]
         assert exact_pays(conn, 1_000_000, [20_000, 20_001]) == [True, False]  # exact_limit

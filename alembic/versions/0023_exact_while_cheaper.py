@@ -7,7 +7,7 @@ Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-05
 
-Exact search reads each of the filter's chunks once, about 2.5 us a chunk whatever the corpus
+Exact search reads each of the filter's chunks once, about 3 us a chunk whatever the corpus
 (revision 0022). The graph walk visits about `depth` / share candidates to find `depth` that
 pass, so it costs roughly the unfiltered walk over the share the filter passes. The two cost
 the same where chunks x share (= chunks^2 / corpus) is about 1,000; measured crossovers at
@@ -31,9 +31,9 @@ EXACT_PAYS = """
 CREATE FUNCTION hfsearch_exact_pays(filtered_chunks bigint, exact_limit integer)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
--- Exact search while the filter's chunks times the share of the corpus they are stay under
--- 1,000, where the graph walk would cost about as much, and never past exact_limit. With no
--- statistics (nothing loaded yet) exact_limit alone decides.
+-- Exact search while the filter's chunks times the share of the corpus that passes (chunks^2 /
+-- corpus) is at most 1,000, past which the graph walk costs less, and never past exact_limit.
+-- With no statistics (nothing loaded yet) exact_limit alone decides.
 RETURN filtered_chunks <= exact_limit
        AND coalesce(filtered_chunks::numeric ^ 2
                     <= 1000 * (SELECT nullif(max(s.chunks), 0) FROM corpus_stats s), true);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -86,3 +87,11 @@ def function_in_revision(sql_file: Path, function: str) -> str:
     if start < 0 or end < 0 or text.count(f"CREATE OR REPLACE FUNCTION {function}(") != 1:
         raise RuntimeError(f"{sql_file.name}: expected one definition of {function}")
     return text[start : end + len("\n$$;")]
+
+
+def revision_module(revision: str) -> ModuleType:
+    """An earlier revision's module, for downgrades that put back SQL it holds in Python."""
+    script = ScriptDirectory(str(ALEMBIC_DIR)).get_revision(revision)
+    if script is None:
+        raise RuntimeError(f"no revision {revision} in {ALEMBIC_DIR}")
+    return script.module

@@ -549,6 +549,9 @@ HYBRID_SEARCH = (
 
 
 def chunks_read_by_search(conn: Connection, by_post: bool) -> tuple[int, list[tuple[object, ...]]]:
+    """Chunks read by a search whose plan the session already keeps: planning it may read the
+    ends of an index on chunks (since revision 0024, four entries of the index by post)."""
+    conn.execute(HYBRID_SEARCH, (by_post,)).fetchall()
     return rows_read(conn, "chunks", HYBRID_SEARCH, (by_post,))
 
 
@@ -836,3 +839,74 @@ def test_revision_0023_searches_a_filter_exactly_only_while_cheaper_than_the_gra
     with connect(empty_db_url) as conn:
         assert not walks_the_graph(conn, post_ids=post_ids)
         assert conn.execute("SELECT to_regproc('hfsearch_exact_pays')").fetchone() == (None,)
+
+
+def most_common_post_ids(conn: Connection) -> dict[str, int]:
+    """How many most common post ids ANALYZE keeps for chunks and postings: the planner compares
+    each id of a filter with each of them."""
+    rows = conn.execute(
+        "SELECT tablename, coalesce(cardinality(most_common_vals::text::int[]), 0)"
+        " FROM pg_stats WHERE attname = 'post_id' AND tablename IN ('chunks', 'postings')"
+    ).fetchall()
+    return {str(table): int(count) for table, count in rows}
+
+
+def chunks_read_by_vector_search(
+    conn: Connection, post_ids: list[int], corpus_chunks: int, exact_limit: int
+) -> tuple[int, list[tuple[object, ...]]]:
+    """Rows and index entries of chunks a filtered vector search reads, as if the corpus had
+    corpus_chunks, and its ranking."""
+    conn.execute("UPDATE corpus_stats SET chunks = %s", (corpus_chunks,))
+    statement = (
+        f"SELECT * FROM hfsearch_vector({A_VECTOR}, {A_MODEL}, post_ids => %s, exact_limit => %s)"
+    )
+    return rows_read(conn, "chunks", statement, (post_ids, exact_limit))
+
+
+def test_revision_0024_plans_filters_against_fewer_common_ids_and_counts_only_when_it_can_pay(
+    empty_db_url: str,
+) -> None:
+    """ANALYZE keeps at most one most common post id; a filter whose posts, at the corpus's
+    mean, hold over twice the most chunks exact search takes is not counted, and a count stops
+    one past that most, where 0023 counted one past exact_limit. The graph ranks alike."""
+    migrations.upgrade(empty_db_url, "0023")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        post_ids, chunks = conn.execute(
+            "SELECT array_agg(DISTINCT post_id), count(*) FROM chunks"
+        ).fetchone()  # type: ignore[misc]
+        assert chunks == 100
+        assert min(most_common_post_ids(conn).values()) > 1
+        # All posts pass: at the mean they hold corpus_chunks. Each call walks the graph.
+        before = {
+            case: chunks_read_by_vector_search(conn, post_ids, *case)
+            for case in ((100, 49), (1, 20000))
+        }
+        # 0023 counts one past exact_limit: 50 of the 100 chunks, then all of them
+        assert before[(1, 20000)][0] - before[(100, 49)][0] == 100 - 50
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        assert max(most_common_post_ids(conn).values()) <= 1
+        conn.execute("ANALYZE chunks, postings")  # the columns keep their target
+        assert max(most_common_post_ids(conn).values()) <= 1
+        not_counted, ranking = chunks_read_by_vector_search(conn, post_ids, 100, 49)
+        assert same_ranking(ranking, before[(100, 49)][1])
+        # 100 chunks at the mean, the most is 50: counted, up to 51
+        counted, ranking = chunks_read_by_vector_search(conn, post_ids, 100, 50)
+        assert counted - not_counted == 51 and same_ranking(ranking, before[(100, 49)][1])
+        # sqrt(1,000 x 1) = 31: counted up to 32, where 0023 read all 100
+        capped, ranking = chunks_read_by_vector_search(conn, post_ids, 1, 20000)
+        assert capped - not_counted == 32 and same_ranking(ranking, before[(1, 20000)][1])
+        assert walks_the_graph(conn, post_ids=post_ids)
+        conn.execute("UPDATE corpus_stats SET chunks = 100")
+        assert walks_the_graph(conn, post_ids=post_ids, exact_limit=49)
+        assert conn.execute(
+            "SELECT hfsearch_exact_most(20000), hfsearch_exact_most(10)"
+        ).fetchone() == (316, 10)  # sqrt(1,000 x 100)
+
+    migrations.downgrade(empty_db_url, "0023")
+    with connect(empty_db_url) as conn:
+        assert min(most_common_post_ids(conn).values()) > 1
+        assert exact_pays(conn, 100_000, [10_000, 10_001]) == [True, False]
+        assert conn.execute("SELECT to_regproc('hfsearch_exact_most')").fetchone() == (None,)

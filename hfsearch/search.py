@@ -69,7 +69,7 @@ class SearchHit:
     tags: list[str]
     position: int  # of the chunk in its post, from 0
     text: str  # the whole chunk, exactly as loaded
-    snippet: str  # best passages, query terms between << and >>
+    snippet: str  # best passages, query terms between << and >>; else the first 200 characters
     lexical_rank: int | None
     lexical_score: float | None
     vector_rank: int | None

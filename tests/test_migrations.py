@@ -571,7 +571,9 @@ def test_revision_0018_reads_candidates_posts_only_for_by_post(empty_db_url: str
     with connect(empty_db_url) as conn:
         read, hits = chunks_read_by_search(conn, by_post=False)
         read_by_post, hits_by_post = chunks_read_by_search(conn, by_post=True)
-    assert (hits, hits_by_post) == (hits_before, by_post_before)
+    # the same hits (their snippets may differ: revision 0025)
+    assert [hit[:3] for hit in hits] == [hit[:3] for hit in hits_before]
+    assert [hit[:3] for hit in hits_by_post] == [hit[:3] for hit in by_post_before]
     assert read == len(hits)
     assert read_by_post >= chunks  # a lookup of each candidate's post
     assert len({hit[3] for hit in hits_by_post}) == len(hits_by_post)  # one chunk a post
@@ -910,3 +912,43 @@ def test_revision_0024_plans_filters_against_fewer_common_ids_and_counts_only_wh
         assert min(most_common_post_ids(conn).values()) > 1
         assert exact_pays(conn, 100_000, [10_000, 10_001]) == [True, False]
         assert conn.execute("SELECT to_regproc('hfsearch_exact_most')").fetchone() == (None,)
+
+
+def snippets_and_words(conn: Connection) -> list[tuple[str, str, bool]]:
+    """Each hit of the hybrid search: its text, its snippet, and whether the text holds one of
+    the query's words."""
+    rows = conn.execute(
+        "SELECT s.text, s.snippet,"
+        " to_tsvector('english', s.text) @@ hfsearch_any_lexeme(hfsearch_query_lexemes(%s))"
+        f" FROM hfsearch_search(%s, {A_VECTOR}, {A_MODEL}) s ORDER BY s.rank",
+        ("gradio demo", "gradio demo"),
+    ).fetchall()
+    return [(str(text), str(snippet), bool(holds)) for text, snippet, holds in rows]
+
+
+def test_revision_0025_starts_the_snippet_of_a_text_without_the_query_words(
+    empty_db_url: str,
+) -> None:
+    """A hit whose text holds none of the query's words gets its first 200 characters, as a
+    search with no words gives (0024: ts_headline's first six words); the others keep their
+    marked passages."""
+    migrations.upgrade(empty_db_url, "0024")
+    load_sample(empty_db_url)
+    with connect(empty_db_url) as conn:
+        before = snippets_and_words(conn)
+    assert {holds for _, _, holds in before} == {True, False}  # both kinds of hit
+
+    migrations.upgrade(empty_db_url)
+    with connect(empty_db_url) as conn:
+        after = snippets_and_words(conn)
+    assert [text for text, _, _ in after] == [text for text, _, _ in before]
+    for (text, snippet, holds), (_, snippet_before, _) in zip(after, before, strict=True):
+        if holds:
+            assert snippet == snippet_before and "<<" in snippet
+        else:
+            assert snippet == text[:200] != snippet_before
+            assert text.startswith(snippet_before)  # its first words (MinWords = 6)
+
+    migrations.downgrade(empty_db_url, "0024")
+    with connect(empty_db_url) as conn:
+        assert snippets_and_words(conn) == before

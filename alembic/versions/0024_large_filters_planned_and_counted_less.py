@@ -77,8 +77,8 @@ COUNTED_TO_THE_LIMIT = """
     END IF;
 """
 COUNTED_WHEN_IT_CAN_PAY = """
-    -- Not counted when the posts' chunks at the corpus's mean are over twice the most exact
-    -- search takes, and then only one past that most (revision 0024).
+    -- Counted only when the posts' chunks at the corpus's mean are at most twice the most
+    -- exact search takes, and only one past that most (revision 0024).
     IF post_ids IS NOT NULL AND NOT exact
        AND coalesce(hfsearch_posts_chunks(post_ids) <= 2 * hfsearch_exact_most(exact_limit), true)
     THEN

@@ -11,8 +11,8 @@ chunks: 1.49 ms, of a hybrid search of 7.94 at 100k synthetic chunks; `ts_parse`
 The stored `search_vector` already says whether the text holds a query word: the text's
 lexemes are its weight-B ones (the title's are A, `hfsearch_document`), and `ts_filter` keeps
 those. In the harness's hybrid searches at 100k, 920 of the 2,000 hits held none of the query's
-words (vector hits: the synthetic texts and vectors are drawn apart; real chunks near a query
-more often share its words, so fewer are spared there; not measured).
+words (vector hits: the synthetic texts and vectors are drawn apart); on the real sample with
+all-MiniLM-L6-v2, 76 of the 540 hits of the 54 queries in data/queries-dev.jsonl.
 """
 
 from collections.abc import Sequence

@@ -794,6 +794,14 @@ def test_revision_0022_counts_a_filters_chunks_and_ranks_exactly_in_memory(
         assert walks_the_graph(conn, post_ids=post_ids, exact_limit=chunks)
 
 
+def every_post_and_chunks(conn: Connection) -> tuple[list[int], int]:
+    """The ids of every post, a filter that passes the whole sample, and its chunks."""
+    post_ids, chunks = conn.execute(
+        "SELECT array_agg(DISTINCT post_id), count(*) FROM chunks"
+    ).fetchone()  # type: ignore[misc]
+    return list(post_ids), int(chunks)
+
+
 def exact_pays(conn: Connection, corpus_chunks: int, filtered_chunks: list[int]) -> list[bool]:
     """hfsearch_exact_pays for these filters' chunks, as if the corpus had corpus_chunks."""
     with conn.transaction(force_rollback=True):
@@ -814,9 +822,7 @@ def test_revision_0023_searches_a_filter_exactly_only_while_cheaper_than_the_gra
     migrations.upgrade(empty_db_url, "0022")
     load_sample(empty_db_url)
     with connect(empty_db_url) as conn:
-        post_ids, chunks = conn.execute(
-            "SELECT array_agg(DISTINCT post_id), count(*) FROM chunks"
-        ).fetchone()  # type: ignore[misc]
+        post_ids, chunks = every_post_and_chunks(conn)
         corpus = conn.execute("SELECT chunks FROM corpus_stats").fetchone()[0]  # type: ignore[index]
         assert corpus == chunks == 100
         # 100 chunks of a corpus of 9 stand in for a filter passing a large share of a corpus
@@ -874,9 +880,7 @@ def test_revision_0024_plans_filters_against_fewer_common_ids_and_counts_only_wh
     migrations.upgrade(empty_db_url, "0023")
     load_sample(empty_db_url)
     with connect(empty_db_url) as conn:
-        post_ids, chunks = conn.execute(
-            "SELECT array_agg(DISTINCT post_id), count(*) FROM chunks"
-        ).fetchone()  # type: ignore[misc]
+        post_ids, chunks = every_post_and_chunks(conn)
         assert chunks == 100
         assert min(most_common_post_ids(conn).values()) > 1
         # All posts pass: at the mean they hold corpus_chunks. Each call walks the graph.

@@ -18,7 +18,8 @@ every section but load and graph) and measures, section by section:
   graph        HNSW recall@10 and build time by m, ef_construction and parallel workers
   peers        langchain-postgres and llama-index, each in its own virtual environment
                (--peer-rows copy: their tables filled by COPY, for their query figures at
-               sizes their own loads would take hours on; with --reuse too)
+               sizes their own loads would take hours on; with --reuse too; --peers names
+               which run, one at a time where each own load takes an hour)
 `quality` compares hfsearch's rankings on the sample with bm25s and numpy (benchmarks/quality.py).
 `report` prints the results as the Markdown tables of BENCHMARKS.md (benchmarks/report.py).
 """
@@ -117,6 +118,7 @@ def run(
     reuse: bool = False,
     peer_rows: str = "add",
     hnsw_builds: list[hnsw.BuildSetting] = hnsw.BUILD_SETTINGS,
+    peer_names: tuple[str, ...] = PEERS,
 ) -> dict[str, object]:
     results: dict[str, object] = {
         "chunks": size,
@@ -146,7 +148,14 @@ def run(
                 if not corpus.exists():  # seeded: the rows the database was loaded with
                     synthetic.write(corpus, size)
                 results["peers"] = run_peers(
-                    url, corpus, workdir, texts, vectors, maintenance_work_mem, peer_rows
+                    url,
+                    corpus,
+                    workdir,
+                    texts,
+                    vectors,
+                    maintenance_work_mem,
+                    peer_rows,
+                    peer_names,
                 )
         finally:
             stop_embedded(server)
@@ -202,7 +211,7 @@ def run(
                 results["hnsw"] = hnsw.hnsw_builds(conn, recall_vectors, hnsw_builds, EF_VALUES)
         if "peers" in sections:
             results["peers"] = run_peers(
-                url, corpus, workdir, texts, vectors, maintenance_work_mem, peer_rows
+                url, corpus, workdir, texts, vectors, maintenance_work_mem, peer_rows, peer_names
             )
     finally:
         stop_embedded(server)
@@ -254,6 +263,7 @@ def run_peers(
     vectors: object,
     maintenance_work_mem: str,
     rows: str,
+    peer_names: tuple[str, ...] = PEERS,
 ) -> dict[str, object]:
     """Each peer in a database of its own on the same server, dropped once measured (at 1M
     each holds 10 GB or more)."""
@@ -261,18 +271,17 @@ def run_peers(
     query_file.write_text(json.dumps({"texts": texts, "vectors": vectors.tolist()}))  # type: ignore[attr-defined]
     results: dict[str, object] = {}
     with psycopg.connect(url, autocommit=True) as admin:
-        for peer in PEERS:
+        for peer in peer_names:
             database = sql.Identifier(f"peer_{peer}")
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(database))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(database))
-            if rows == "copy":
-                # Their rows are not what is measured then; their index builds get the
-                # memory hfsearch's get, or a million rows' graph is built out of memory.
-                admin.execute(
-                    sql.SQL("ALTER DATABASE {} SET maintenance_work_mem = {}").format(
-                        database, sql.Literal(maintenance_work_mem)
-                    )
+            # Their index builds get the memory hfsearch's get, whichever connection of
+            # theirs builds them, or a million rows' graph is built on disk for hours.
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} SET maintenance_work_mem = {}").format(
+                    database, sql.Literal(maintenance_work_mem)
                 )
+            )
             peer_url = url.replace("/hfsearch?", f"/peer_{peer}?")
             results.update(run_peer(peer, peer_url, corpus, query_file, maintenance_work_mem, rows))
             admin.execute(sql.SQL("DROP DATABASE {}").format(database))
@@ -310,6 +319,11 @@ def main() -> None:
         " COPY (query figures only, for sizes their loads would take hours on)",
     )
     run_parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="the peers section's peers, comma separated (default: %(default)s)",
+    )
+    run_parser.add_argument(
         "--hnsw-builds",
         default=",".join(f"{memory}:{workers}" for memory, workers in hnsw.BUILD_SETTINGS),
         help="the hnsw section's builds, maintenance_work_mem:parallel workers each, comma"
@@ -341,6 +355,10 @@ def main() -> None:
             parser.error("--reuse needs the --workdir of an earlier run")
         if args.reuse and LOAD_SECTIONS & set(sections):
             parser.error(f"--reuse does not load: leave out {', '.join(sorted(LOAD_SECTIONS))}")
+        peer_names = tuple(p for p in args.peers.split(",") if p)
+        unknown_peers = sorted(set(peer_names) - set(PEERS))
+        if unknown_peers or not peer_names:
+            parser.error(f"--peers: expected some of {','.join(PEERS)}")
         try:
             hnsw_builds = hnsw.parse_build_settings(args.hnsw_builds)
         except ValueError as error:
@@ -357,6 +375,7 @@ def main() -> None:
                 args.reuse,
                 args.peer_rows,
                 hnsw_builds,
+                peer_names,
             )
         else:
             with tempfile.TemporaryDirectory(prefix="hfsearch-bench-") as workdir:
@@ -369,6 +388,7 @@ def main() -> None:
                     args.shared_buffers,
                     peer_rows=args.peer_rows,
                     hnsw_builds=hnsw_builds,
+                    peer_names=peer_names,
                 )
     elif args.command == "quality":
         from benchmarks.quality import compare

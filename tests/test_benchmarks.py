@@ -175,7 +175,7 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
         query_count=10,
         sections=["peers"],
         workdir=tmp_path,
-        maintenance_work_mem="64MB",
+        maintenance_work_mem="96MB",
     )
     peers = results["peers"]
     assert set(peers) == {
@@ -185,6 +185,8 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
     }
     for name, peer in peers.items():
         assert peer["rows"] == "added" and peer["table_rows"] == 300, name
+        # every store's index builds get hfsearch's memory, not the server's default (64MB)
+        assert peer["maintenance_work_mem"] == "96MB", name
         assert peer["rows_per_second"] > 0, name
         assert peer["hits_for_first_query"]["vector"] == 10, name
         assert all(m["p50_ms"] > 0 for m in peer["latency_ms"].values()), name
@@ -222,6 +224,11 @@ def test_the_peers_query_a_reused_database_with_their_rows_copied_in(tmp_path: P
     assert "| load, " not in markdown  # no load figures for copied rows
     beside = results["latency_ms_at_peers_ef_search"]["hybrid"]
     assert f"| hfsearch hybrid at the peers' ef_search (100) | {beside['p50_ms']} /" in markdown
+    # --peers: one peer alone, for sizes where each peer's own load takes an hour or more
+    alone = run(
+        0, 10, ["peers"], tmp_path, "64MB", reuse=True, peer_rows="copy", peer_names=("llamaindex",)
+    )
+    assert set(alone["peers"]) == {"PGVectorStore.add (hybrid, HNSW)"}
 
 
 def test_quality_references_agree_with_hfsearch(search_db_url: str, minilm: str) -> None:

@@ -108,6 +108,13 @@ def rows_in(url: str, table: str) -> int:
     return int(row[0])
 
 
+def index_build_memory(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT current_setting('maintenance_work_mem')").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 def text_matches(url: str, statement: str, queries: Sequence[str]) -> dict[str, float]:
     """How many chunks a store's full-text side matches for each query, counted up to 100
     (the candidates hybrid search takes from it): its tsquery decides how much of its hybrid
@@ -128,10 +135,16 @@ def load_figures(
     inputs: PeerInputs, seconds: float, rows_seconds: float | None = None
 ) -> dict[str, object]:
     """A store's load: its time from nothing to searchable and its rows/s; with its rows
-    copied in, only how long that took (not the store's own speed)."""
+    copied in, only how long that took (not the store's own speed). Both with the
+    `maintenance_work_mem` a new connection to its database gets, which its index builds had."""
+    memory = index_build_memory(inputs.url)
     if inputs.rows == "copy":
-        return {"rows": "copied", "fill_seconds": round(seconds, 2)}
-    figures: dict[str, object] = {"rows": "added", "load_seconds": round(seconds, 2)}
+        return {"rows": "copied", "fill_seconds": round(seconds, 2), "maintenance_work_mem": memory}
+    figures: dict[str, object] = {
+        "rows": "added",
+        "load_seconds": round(seconds, 2),
+        "maintenance_work_mem": memory,
+    }
     if rows_seconds is not None:
         figures["rows_seconds"] = round(rows_seconds, 2)
     figures["rows_per_second"] = round(inputs.chunks / seconds)

@@ -358,7 +358,8 @@ def main() -> None:
         peer_names = tuple(p for p in args.peers.split(",") if p)
         unknown_peers = sorted(set(peer_names) - set(PEERS))
         if unknown_peers or not peer_names:
-            parser.error(f"--peers: expected some of {','.join(PEERS)}")
+            named = ", ".join(unknown_peers) or "none"
+            parser.error(f"--peers: {named}; expected some of {','.join(PEERS)}")
         try:
             hnsw_builds = hnsw.parse_build_settings(args.hnsw_builds)
         except ValueError as error:

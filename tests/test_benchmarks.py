@@ -7,18 +7,26 @@ from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import EXTENDED_CORPUS
 
-from benchmarks.__main__ import CLIENTS, EF_VALUES, SECTIONS, run
+from benchmarks.__main__ import (
+    CLIENTS,
+    EF_VALUES,
+    SECTIONS,
+    log_slow_statements,
+    peer_database,
+    run,
+)
 from benchmarks.corpus import batches, generate, query_vectors, shape, write
 from benchmarks.hnsw import BUILD_SETTINGS, GRAPHS, Graph, graph_builds, parse_build_settings
 from benchmarks.loads import BARE_HNSW, BARE_TABLE
 from benchmarks.queries import BARE_TOP_10, index_scans_only
 from benchmarks.report import report
-from hfsearch.database import Connection
+from hfsearch.database import Connection, start_embedded, stop_embedded
 
 
 def test_the_synthetic_corpus_is_reproducible_and_shaped_like_the_real_one() -> None:
@@ -198,6 +206,33 @@ def test_the_peers_run_in_their_own_environments(tmp_path: Path) -> None:
     assert any_word["median"] > 0
     assert any_word["median"] >= every_word["median"]
     assert any_word["share_with_none"] <= every_word["share_with_none"]
+
+
+def test_a_peers_database_gives_its_index_builds_the_memory_and_logs_none_of_its_rows(
+    tmp_path: Path,
+) -> None:
+    """The peer scripts set nothing themselves: their database's settings reach every
+    connection of theirs, while the harness's server logs hfsearch's slow statements."""
+    url = start_embedded(tmp_path / "server")
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            log_slow_statements(conn)
+        settings = (
+            "SELECT current_database(), current_setting('maintenance_work_mem'),"
+            " current_setting('log_min_duration_statement')"
+        )
+        with psycopg.connect(url, autocommit=True) as admin:
+            with (
+                peer_database(admin, url, "smoke", "96MB") as peer_url,
+                psycopg.connect(peer_url) as conn,
+            ):
+                assert conn.execute(settings).fetchone() == ("peer_smoke", "96MB", "-1")
+            with psycopg.connect(url) as conn:
+                assert conn.execute(settings).fetchone() == ("hfsearch", "64MB", "1s")
+            gone = admin.execute("SELECT count(*) FROM pg_database WHERE datname = 'peer_smoke'")
+            assert gone.fetchone() == (0,)
+    finally:
+        stop_embedded(tmp_path / "server")
 
 
 def test_the_peers_query_a_reused_database_with_their_rows_copied_in(tmp_path: Path) -> None:

@@ -9,12 +9,14 @@ import statistics
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
 import pyarrow.parquet as pq
 from pgvector.psycopg import register_vector
 from psycopg import sql
+from psycopg.abc import Query
 
 BATCH = 10_000  # rows a peer adds per call, and reads from the corpus at a time
 
@@ -34,7 +36,6 @@ class PeerInputs:
     dimensions: int
     query_texts: list[str]
     query_vectors: np.ndarray
-    maintenance_work_mem: str
     # "add": the store's own add, timed (its load figure); "copy": the rows written by COPY
     # into the store's table, for sizes its add would take hours on (query figures only)
     rows: str
@@ -55,7 +56,6 @@ def read_inputs(description: str) -> PeerInputs:
     parser.add_argument("--url", required=True)
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--queries", type=Path, required=True, help="JSON: texts, vectors")
-    parser.add_argument("--maintenance-work-mem", default="1GB")
     parser.add_argument("--rows", choices=("add", "copy"), default="add")
     args = parser.parse_args()
     corpus = pq.ParquetFile(args.corpus)
@@ -68,7 +68,6 @@ def read_inputs(description: str) -> PeerInputs:
         dimensions=len(first.column("embedding")[0]),
         query_texts=queries["texts"],
         query_vectors=np.asarray(queries["vectors"], dtype=np.float32),
-        maintenance_work_mem=args.maintenance_work_mem,
         rows=args.rows,
     )
 
@@ -98,21 +97,17 @@ def copy_rows(
             conn.execute(query)
 
 
+def one_value(url: str, statement: Query) -> Any:
+    """The single value a statement reads from a store's database, on a new connection."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(statement).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def rows_in(url: str, table: str) -> int:
     """How many rows a store's table holds: every one of the corpus's, or its load went wrong."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def index_build_memory(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT current_setting('maintenance_work_mem')").fetchone()
-    assert row is not None
-    return str(row[0])
+    return int(one_value(url, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))))
 
 
 def text_matches(url: str, statement: str, queries: Sequence[str]) -> dict[str, float]:
@@ -136,8 +131,9 @@ def load_figures(
 ) -> dict[str, object]:
     """A store's load: its time from nothing to searchable and its rows/s; with its rows
     copied in, only how long that took (not the store's own speed). Both with the
-    `maintenance_work_mem` a new connection to its database gets, which its index builds had."""
-    memory = index_build_memory(inputs.url)
+    `maintenance_work_mem` a new connection to its database gets (the harness sets it for the
+    database), which its index builds had."""
+    memory = str(one_value(inputs.url, "SHOW maintenance_work_mem"))
     if inputs.rows == "copy":
         return {"rows": "copied", "fill_seconds": round(seconds, 2), "maintenance_work_mem": memory}
     figures: dict[str, object] = {

@@ -91,7 +91,6 @@ def legacy(inputs: PeerInputs, embeddings: Embeddings) -> dict[str, object]:
         )
     rows_seconds = time.perf_counter() - started
     with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f"SET maintenance_work_mem = '{inputs.maintenance_work_mem}'"))
         conn.execute(
             sqlalchemy.text(
                 "CREATE INDEX ON langchain_pg_embedding USING hnsw (embedding vector_cosine_ops)"

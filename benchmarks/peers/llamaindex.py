@@ -92,9 +92,6 @@ def copy_into_table(inputs: PeerInputs, store: PGVectorStore) -> None:
         rows(),
     )
     with psycopg.connect(inputs.url, autocommit=True) as conn:
-        conn.execute(
-            "SELECT set_config('maintenance_work_mem', %s, false)", [inputs.maintenance_work_mem]
-        )
         for _, definition in indexes:
             conn.execute(definition)
         conn.execute(f"VACUUM (ANALYZE) {TABLE}")

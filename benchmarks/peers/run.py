@@ -28,7 +28,7 @@ def python_of(peer: str) -> Path:
 
 
 def run_peer(
-    peer: str, url: str, corpus: Path, queries: Path, maintenance_work_mem: str, rows: str = "add"
+    peer: str, url: str, corpus: Path, queries: Path, rows: str = "add"
 ) -> dict[str, object]:
     completed = subprocess.run(
         [
@@ -41,8 +41,6 @@ def run_peer(
             corpus,
             "--queries",
             queries,
-            "--maintenance-work-mem",
-            maintenance_work_mem,
             "--rows",
             rows,
         ],

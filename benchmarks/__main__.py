@@ -38,7 +38,6 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -260,28 +259,29 @@ def measure(
 
 
 @contextmanager
-def peer_database(
-    admin: psycopg.Connection[Any], url: str, peer: str, maintenance_work_mem: str
-) -> Iterator[str]:
-    """A new, empty database for one peer on hfsearch's server (one left by an earlier run
-    dropped), its URL given, dropped once the peer is measured (at 1M each holds 10 GB or
-    more; kept when the peer failed, to look into)."""
+def peer_database(url: str, peer: str, maintenance_work_mem: str) -> Iterator[str]:
+    """A new, empty database for one peer on hfsearch's server at `url` (one left by an
+    earlier run dropped), its URL given, dropped once the peer is measured (at 1M each holds
+    10 GB or more; kept when the peer failed, to look into)."""
     name = f"peer_{peer}"
     database = sql.Identifier(name)
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(database))
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(database))
-    # Its index builds get the memory hfsearch's get, whichever connection of the peer's
-    # builds them, or a million rows' graph is built on disk for hours.
-    admin.execute(
-        sql.SQL("ALTER DATABASE {} SET maintenance_work_mem = {}").format(
-            database, sql.Literal(maintenance_work_mem)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(database))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(database))
+        # Its index builds get the memory hfsearch's get, whichever connection of the peer's
+        # builds them, or a million rows' graph is built on disk for hours.
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} SET maintenance_work_mem = {}").format(
+                database, sql.Literal(maintenance_work_mem)
+            )
         )
-    )
-    # Its slow statements carry its rows, vectors as text: logged, llama-index's inserts of
-    # a million rows would write about 19 GB to the server's log.
-    admin.execute(sql.SQL("ALTER DATABASE {} SET log_min_duration_statement = -1").format(database))
-    yield urlsplit(url)._replace(path=f"/{name}").geturl()
-    admin.execute(sql.SQL("DROP DATABASE {}").format(database))
+        # Its slow statements carry its rows, vectors as text: logged, llama-index's inserts of
+        # a million rows would write about 19 GB to the server's log.
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} SET log_min_duration_statement = -1").format(database)
+        )
+        yield urlsplit(url)._replace(path=f"/{name}").geturl()
+        admin.execute(sql.SQL("DROP DATABASE {}").format(database))
 
 
 def run_peers(
@@ -298,10 +298,9 @@ def run_peers(
     query_file = workdir / "queries.json"
     query_file.write_text(json.dumps({"texts": texts, "vectors": vectors.tolist()}))  # type: ignore[attr-defined]
     results: dict[str, object] = {}
-    with psycopg.connect(url, autocommit=True) as admin:
-        for peer in peer_names:
-            with peer_database(admin, url, peer, maintenance_work_mem) as peer_url:
-                results.update(run_peer(peer, peer_url, corpus, query_file, rows))
+    for peer in peer_names:
+        with peer_database(url, peer, maintenance_work_mem) as peer_url:
+            results.update(run_peer(peer, peer_url, corpus, query_file, rows))
     return results
 
 

@@ -221,15 +221,11 @@ def test_a_peers_database_gives_its_index_builds_the_memory_and_logs_none_of_its
             "SELECT current_database(), current_setting('maintenance_work_mem'),"
             " current_setting('log_min_duration_statement')"
         )
-        with psycopg.connect(url, autocommit=True) as admin:
-            with (
-                peer_database(admin, url, "smoke", "96MB") as peer_url,
-                psycopg.connect(peer_url) as conn,
-            ):
-                assert conn.execute(settings).fetchone() == ("peer_smoke", "96MB", "-1")
-            with psycopg.connect(url) as conn:
-                assert conn.execute(settings).fetchone() == ("hfsearch", "64MB", "1s")
-            gone = admin.execute("SELECT count(*) FROM pg_database WHERE datname = 'peer_smoke'")
+        with peer_database(url, "smoke", "96MB") as peer_url, psycopg.connect(peer_url) as conn:
+            assert conn.execute(settings).fetchone() == ("peer_smoke", "96MB", "-1")
+        with psycopg.connect(url) as conn:
+            assert conn.execute(settings).fetchone() == ("hfsearch", "64MB", "1s")
+            gone = conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'peer_smoke'")
             assert gone.fetchone() == (0,)
     finally:
         stop_embedded(tmp_path / "server")
